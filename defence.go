@@ -1,0 +1,240 @@
+package basicaudit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/basicaudit/caddy-basicaudit/internal/lockout"
+)
+
+// LockoutConfig locks out clients that fail too often, so that guessing
+// passwords stops costing the server hash computations.
+type LockoutConfig struct {
+	// Failures of one client within the window that lock it out.
+	// Repeats of the identical failed credentials count once; challenges
+	// do not count. Default: 20.
+	Failures int `json:"failures,omitempty"`
+
+	// The sliding window in which failures are counted. Default: 10m.
+	Window caddy.Duration `json:"window,omitempty"`
+
+	// How long a first lock lasts; each further lock of the same client
+	// doubles it, up to max_duration. Default: 10m.
+	Duration caddy.Duration `json:"duration,omitempty"`
+
+	// The longest lock. Default: 24h.
+	MaxDuration caddy.Duration `json:"max_duration,omitempty"`
+
+	// Failures on one username within the window, from any clients, that
+	// lock the username for everyone. Off (0) by default, because it lets
+	// anyone lock a victim out of their account.
+	PerUser int `json:"per_user,omitempty"`
+
+	// Client networks (CIDR, or single addresses) that are never locked
+	// out; their failures are still logged and detected. Useful for a
+	// monitoring host or an office behind one NAT address.
+	TrustedNetworks []string `json:"trusted_networks,omitempty"`
+
+	// How many clients (and as many usernames) are tracked at most; the
+	// least recently seen are forgotten first. The state is shared by
+	// every handler in the process, and the value of the most recently
+	// loaded handler applies. Default: 100000.
+	MaxClients int `json:"max_clients,omitempty"`
+
+	// Turns lockout off; failures are still counted for detection and
+	// for the `failures` field.
+	Off bool `json:"off,omitempty"`
+}
+
+// DetectConfig sets when an `authn_login_fail_max` event is raised. Each
+// pattern is raised once per key and window; a threshold of -1 turns its
+// pattern off.
+type DetectConfig struct {
+	// Failures of one client within the window. Default: 10.
+	BruteForce int `json:"brute_force,omitempty"`
+
+	// Distinct usernames failing from one client within the window.
+	// Default: 5.
+	Spray int `json:"spray,omitempty"`
+
+	// Distinct clients failing on one username within the window.
+	// Default: 10.
+	Distributed int `json:"distributed,omitempty"`
+
+	// The window of the three counts. Default: the lockout window.
+	Window caddy.Duration `json:"window,omitempty"`
+}
+
+// Defaults of the verification limits.
+const defaultQueueTimeout = 2 * time.Second
+
+// defence is the process-wide state behind lockout and detection. It is
+// kept in a usage pool so that a config reload, which provisions the new
+// handlers before cleaning up the old ones, hands it over intact: a lock
+// set before a reload holds after it.
+type defence struct {
+	tracker *lockout.Tracker
+}
+
+func (*defence) Destruct() error { return nil }
+
+var defences = caddy.NewUsagePool()
+
+// liveTracker is the tracker in use, for the locked_clients gauge.
+var liveTracker atomic.Pointer[lockout.Tracker]
+
+const defenceKey = "http.handlers.audited_basic_auth.tracker"
+
+// provisionDefence sets up the lockout policy, the shared tracker and
+// the verification limits.
+func (a *AuditedBasicAuth) provisionDefence() error {
+	p := lockout.DefaultPolicy()
+	maxClients := 0
+	if lc := a.Lockout; lc != nil {
+		if lc.Failures > 0 {
+			p.Failures = lc.Failures
+		}
+		p.Window = durationOr(lc.Window, p.Window)
+		p.Duration = durationOr(lc.Duration, p.Duration)
+		p.MaxDuration = durationOr(lc.MaxDuration, p.MaxDuration)
+		if p.MaxDuration < p.Duration {
+			return fmt.Errorf("lockout: max_duration %s is shorter than duration %s", p.MaxDuration, p.Duration)
+		}
+		p.PerUser = lc.PerUser
+		for _, s := range lc.TrustedNetworks {
+			prefix, err := parseNetwork(s)
+			if err != nil {
+				return fmt.Errorf("lockout: trusted_networks: %v", err)
+			}
+			p.Trusted = append(p.Trusted, prefix)
+		}
+		maxClients = lc.MaxClients
+		if lc.Off {
+			p.Failures, p.PerUser = 0, 0
+		}
+	}
+	p.DetectWindow = p.Window
+	if dc := a.Detect; dc != nil {
+		p.BruteForce = threshold(dc.BruteForce, p.BruteForce)
+		p.Spray = threshold(dc.Spray, p.Spray)
+		p.Distributed = threshold(dc.Distributed, p.Distributed)
+		p.DetectWindow = durationOr(dc.Window, p.DetectWindow)
+	}
+	a.lockPolicy = p
+
+	val, _, err := defences.LoadOrNew(defenceKey, func() (caddy.Destructor, error) {
+		return &defence{tracker: lockout.NewTracker(maxClients)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	a.defence = val.(*defence)
+	a.defence.tracker.SetMaxClients(maxClients)
+	liveTracker.Store(a.defence.tracker)
+
+	concurrent := runtime.GOMAXPROCS(0)
+	a.queueTimeout = defaultQueueTimeout
+	if v := a.Verify; v != nil {
+		if v.MaxConcurrent > 0 {
+			concurrent = v.MaxConcurrent
+		}
+		a.queueTimeout = durationOr(v.QueueTimeout, a.queueTimeout)
+	}
+	a.slots = make(chan struct{}, concurrent)
+	return nil
+}
+
+// releaseDefence gives up this handler's use of the shared state.
+func (a *AuditedBasicAuth) releaseDefence() {
+	if a.defence != nil {
+		_, _ = defences.Delete(defenceKey)
+		a.defence = nil
+	}
+}
+
+func durationOr(d caddy.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
+}
+
+// threshold maps a configured detection threshold: 0 keeps the default,
+// -1 turns the pattern off.
+func threshold(n, def int) int {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return def
+	}
+	return n
+}
+
+// parseNetwork reads a CIDR or a single address.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if prefix, err := netip.ParsePrefix(s); err == nil {
+		return prefix.Masked(), nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid network %q", s)
+	}
+	addr = addr.Unmap()
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}
+
+// clientAddr is Caddy's client IP of the request, with trusted proxies
+// honoured, as an address; the socket peer if that is missing.
+func clientAddr(r *http.Request) netip.Addr {
+	if s, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		if addr, err := netip.ParseAddr(s); err == nil {
+			return addr.Unmap()
+		}
+	}
+	addr, _ := netip.ParseAddr(remoteIP(r))
+	return addr.Unmap()
+}
+
+var errOverloaded = errors.New("verification capacity exhausted")
+
+// acquire waits for a verification slot, at most the queue timeout. The
+// returned function gives the slot back.
+func (a *AuditedBasicAuth) acquire(ctx context.Context) (func(), error) {
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		timer := time.NewTimer(a.queueTimeout)
+		defer timer.Stop()
+		select {
+		case a.slots <- struct{}{}:
+		case <-timer.C:
+			return nil, errOverloaded
+		case <-ctx.Done():
+			return nil, errOverloaded
+		}
+	}
+	inFlight.Inc()
+	return func() {
+		inFlight.Dec()
+		<-a.slots
+	}, nil
+}
+
+// retryAfter is the value of a Retry-After header for d: whole seconds,
+// rounded up, at least 1.
+func retryAfter(d time.Duration) string {
+	s := int64(math.Ceil(d.Seconds()))
+	return strconv.FormatInt(max(s, 1), 10)
+}

@@ -129,7 +129,7 @@ func TestE2EExample(t *testing.T) {
 	}
 
 	// The access log carries the decision and the same request id.
-	access := jsonLines(t, p.stderr.String(), "http.log.access.log0")
+	access := jsonLines(t, p.stderr.String(), "http.log.access")
 	if len(access) != 4 {
 		t.Fatalf("got %d access log lines, want 4:\n%s", len(access), p.stderr)
 	}

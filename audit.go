@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 	"unicode/utf8"
 
@@ -72,6 +73,7 @@ type attempt struct {
 	request *http.Request
 	repl    *caddy.Replacer
 
+	client    netip.Addr
 	username  string // as presented; the authenticated user on success
 	userKnown bool
 	status    int

@@ -96,6 +96,45 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			name:  "placeholder hash checked at provisioning",
 			input: "audited_basic_auth {\n\talice {env.ALICE_HASH}\n}",
 		},
+		{
+			name: "defence blocks",
+			input: "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n" +
+				"\tlockout {\n\t\tfailures 5\n\t\twindow 1m\n\t\tduration 30s\n\t\tmax_duration 1h\n\t\tper_user 50\n" +
+				"\t\ttrusted_networks 10.0.0.0/8 192.0.2.7 ::1\n\t\tmax_clients 500\n\t}\n" +
+				"\tdetect {\n\t\tbrute_force 4\n\t\tspray off\n\t\tdistributed 20\n\t\twindow 5m\n\t}\n" +
+				"\tverify {\n\t\tmax_concurrent 3\n\t\tqueue_timeout 500ms\n\t}\n}",
+			check: func(t *testing.T, a *AuditedBasicAuth) {
+				lc, dc, vc := a.Lockout, a.Detect, a.Verify
+				if lc == nil || lc.Failures != 5 || time.Duration(lc.Window) != time.Minute ||
+					time.Duration(lc.Duration) != 30*time.Second || time.Duration(lc.MaxDuration) != time.Hour ||
+					lc.PerUser != 50 || len(lc.TrustedNetworks) != 3 || lc.MaxClients != 500 || lc.Off {
+					t.Errorf("lockout = %+v", lc)
+				}
+				if dc == nil || dc.BruteForce != 4 || dc.Spray != -1 || dc.Distributed != 20 || time.Duration(dc.Window) != 5*time.Minute {
+					t.Errorf("detect = %+v", dc)
+				}
+				if vc == nil || vc.MaxConcurrent != 3 || time.Duration(vc.QueueTimeout) != 500*time.Millisecond {
+					t.Errorf("verify = %+v", vc)
+				}
+			},
+		},
+		{
+			name:  "lockout off",
+			input: "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\tlockout {\n\t\toff\n\t}\n}",
+			check: func(t *testing.T, a *AuditedBasicAuth) {
+				if a.Lockout == nil || !a.Lockout.Off {
+					t.Errorf("lockout = %+v, want off", a.Lockout)
+				}
+			},
+		},
+		{name: "lockout with argument", input: "audited_basic_auth {\n\tlockout off\n}", wantErr: "wrong argument count"},
+		{name: "lockout unknown setting", input: "audited_basic_auth {\n\tlockout {\n\t\tattempts 5\n\t}\n}", wantErr: "unrecognized subdirective: lockout attempts"},
+		{name: "lockout zero failures", input: "audited_basic_auth {\n\tlockout {\n\t\tfailures 0\n\t}\n}", wantErr: "failures: want a whole number of at least 1"},
+		{name: "lockout bad network", input: "audited_basic_auth {\n\tlockout {\n\t\ttrusted_networks 10.0.0.0/33\n\t}\n}", wantErr: "invalid network"},
+		{name: "lockout duplicate", input: "audited_basic_auth {\n\tlockout {\n\t\tfailures 5\n\t\tfailures 6\n\t}\n}", wantErr: "duplicate subdirective: lockout failures"},
+		{name: "detect bad threshold", input: "audited_basic_auth {\n\tdetect {\n\t\tspray none\n\t}\n}", wantErr: "spray: want a whole number"},
+		{name: "verify zero concurrency", input: "audited_basic_auth {\n\tverify {\n\t\tmax_concurrent 0\n\t}\n}", wantErr: "max_concurrent"},
+		{name: "negative duration", input: "audited_basic_auth {\n\tlockout {\n\t\twindow -1m\n\t}\n}", wantErr: "window: want a positive duration"},
 		{name: "unknown algorithm", input: "audited_basic_auth scrypt {\n}", wantErr: "unrecognized hash algorithm: scrypt"},
 		{name: "too many arguments", input: "audited_basic_auth bcrypt r extra {\n}", wantErr: "wrong argument count"},
 		{name: "misspelt setting", input: "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\trelam Intranet\n}", wantErr: "unrecognized subdirective: relam"},

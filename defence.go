@@ -226,6 +226,10 @@ func (a *AuditedBasicAuth) acquire(ctx context.Context) (func(), error) {
 		}
 	}
 	inFlight.Inc()
+	if n := int64(len(a.slots)); n > inFlightPeak.Load() {
+		// A lost race only delays the peak by one verification.
+		inFlightPeak.Store(n)
+	}
 	return func() {
 		inFlight.Dec()
 		<-a.slots

@@ -300,6 +300,7 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	att.userKnown = acct != nil
 
 	client := clientAddr(r)
+	att.client = client
 	now := time.Now()
 	tracker := a.defence.tracker
 	if wait, locked := tracker.Check(&a.lockPolicy, client, creds.Username, now); locked {
@@ -319,6 +320,11 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	key := a.keyer.Key(creds.Username, creds.Password)
 	ok, reason := a.verify(r.Context(), &att, accounts, acct, creds.Password, key)
 	switch {
+	case reason == reasonLockedOut:
+		att.failures = tracker.Failures(&a.lockPolicy, client, now)
+		wait, _ := tracker.Check(&a.lockPolicy, client, creds.Username, time.Now())
+		w.Header().Set("Retry-After", retryAfter(wait))
+		return a.block(w, &att, http.StatusTooManyRequests, reasonLockedOut)
 	case reason == reasonOverloaded:
 		att.failures = tracker.Failures(&a.lockPolicy, client, now)
 		w.Header().Set("Retry-After", retryAfter(a.queueTimeout))
@@ -376,21 +382,32 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 		return true, ""
 	}
 
-	// Identical concurrent verifications run once; the one that runs
-	// waits for a slot on behalf of all of them.
-	v, err, _ := a.flight.Do(string(key[:]), func() (any, error) {
+	// Identical concurrent verifications from one client run once; the
+	// one that runs waits for a slot on behalf of all of them. The client
+	// is part of the key because a lock ends the flight for its client
+	// only.
+	client := att.client.As16()
+	v, err, _ := a.flight.Do(string(key[:])+string(client[:]), func() (any, error) {
 		release, err := a.acquire(ctx)
 		if err != nil {
 			return false, err
 		}
 		defer release()
+		// A lock may have started while this request queued; it must
+		// not cost a hash then either.
+		if _, locked := a.defence.tracker.Check(&a.lockPolicy, att.client, att.username, time.Now()); locked {
+			return false, errLockedWhileQueued
+		}
 		t0 := time.Now()
 		ok := hash.Verify([]byte(password))
 		verifyDuration.Observe(time.Since(t0).Seconds())
 		return ok, nil
 	})
 	att.verifyDuration = time.Since(start)
-	if err != nil {
+	switch {
+	case errors.Is(err, errLockedWhileQueued):
+		return false, reasonLockedOut
+	case err != nil:
 		return false, reasonOverloaded
 	}
 	att.verified = true
@@ -459,7 +476,10 @@ func (a *AuditedBasicAuth) block(w http.ResponseWriter, att *attempt, status int
 	return caddyhttp.Error(status, refusalError(reason))
 }
 
-var errCredentialsRequested = errors.New("credentials requested")
+var (
+	errCredentialsRequested = errors.New("credentials requested")
+	errLockedWhileQueued    = errors.New("locked while queued")
+)
 
 // refusalError names the reason of a refusal; it is what Caddy logs at
 // DEBUG and what `{http.error.message}` shows, so it holds nothing the

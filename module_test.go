@@ -62,6 +62,7 @@ func twoUsers() *AuditedBasicAuth {
 	return &AuditedBasicAuth{Accounts: []Account{
 		{Username: "alice", Password: aliceHash},
 		{Username: "bob", Password: bobHash},
+		{Username: "jörg", Password: mustBcrypt("pässwörd")},
 	}}
 }
 
@@ -87,10 +88,17 @@ func serve(t *testing.T, a *AuditedBasicAuth, r *http.Request) result {
 
 func serveWith(t *testing.T, a *AuditedBasicAuth, r *http.Request, next caddyhttp.HandlerFunc) result {
 	t.Helper()
+	return serveFrom(t, a, r, "192.0.2.10", next)
+}
+
+// serveFrom is serveWith for a request whose client IP, as Caddy
+// determined it, is clientIP.
+func serveFrom(t *testing.T, a *AuditedBasicAuth, r *http.Request, clientIP string, next caddyhttp.HandlerFunc) result {
+	t.Helper()
 	extra := new(caddyhttp.ExtraLogFields)
 	ctx := context.WithValue(r.Context(), caddyhttp.ExtraLogFieldsCtxKey, extra)
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{
-		caddyhttp.ClientIPVarKey: "192.0.2.10",
+		caddyhttp.ClientIPVarKey: clientIP,
 	})
 	r = r.WithContext(ctx)
 	repl := caddyhttp.NewTestReplacer(r)
@@ -107,6 +115,10 @@ func serveWith(t *testing.T, a *AuditedBasicAuth, r *http.Request, next caddyhtt
 		res.status = herr.StatusCode
 	}
 	return res
+}
+
+func token(s string) string {
+	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
 func basic(user, password string) string {
@@ -160,6 +172,20 @@ func TestServeHTTPDecisions(t *testing.T) {
 		{"two headers", []string{basic("alice", alicePassword), basic("alice", alicePassword)}, 401, "failure", "multiple_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
 		{"control in username", []string{basic("ali\nce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
 		{"73-byte password", []string{basic("alice", long)}, 401, "failure", "password_too_long", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"scheme in lower case", []string{"basic " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
+		{"scheme in upper case", []string{"BASIC " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
+		{"doubled space", []string{"Basic  " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
+		{"tab after scheme", []string{"Basic\t" + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
+		{"missing padding", []string{"Basic " + strings.TrimRight(token("alice:"+alicePassword+"x"), "=")}, 401, "failure", "wrong_password", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"UTF-8 credentials", []string{basic("jörg", "pässwörd")}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
+		{"Latin-1 bytes", []string{basic("j\xf6rg", "p\xe4ssw\xf6rd")}, 401, "failure", "unknown_user", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"empty username", []string{basic("", alicePassword)}, 401, "failure", "unknown_user", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"empty password", []string{basic("alice", "")}, 401, "failure", "wrong_password", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"comma-joined", []string{basic("alice", alicePassword) + ", " + basic("bob", bobPassword)}, 401, "failure", "multiple_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"ESC in username", []string{basic("ali\x1bce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"NUL in username", []string{basic("ali\x00ce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"5 KiB token", []string{"Basic " + strings.Repeat("QUFB", 1280)}, 401, "failure", "malformed_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"no colon", []string{"Basic " + token("alice")}, 401, "failure", "malformed_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,8 +232,13 @@ func TestServeHTTPDecisions(t *testing.T) {
 			if tt.wantReason == "malformed_credentials" || tt.wantReason == "multiple_credentials" ||
 				tt.wantReason == "unsupported_scheme" || tt.wantReason == "invalid_username" ||
 				tt.wantReason == "password_too_long" {
-				if f["verify_duration"] != nil && f["verify_duration"].(float64) != 0 {
+				if f["verify_duration"] != 0.0 || f["cache_hit"] != false {
 					t.Errorf("a malformed request computed a hash: verify_duration = %v", f["verify_duration"])
+				}
+			}
+			if tt.wantReason == "wrong_password" || tt.wantReason == "unknown_user" {
+				if d, _ := f["verify_duration"].(float64); d <= 0 {
+					t.Errorf("a %s cost no verification: verify_duration = %v", tt.wantReason, f["verify_duration"])
 				}
 			}
 		})

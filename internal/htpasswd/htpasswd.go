@@ -34,60 +34,78 @@ type Entry struct {
 // is known, the user, but never contain a hash: a line that is not a
 // hash may be a password.
 func Parse(r io.Reader, allowLegacy bool) ([]Entry, error) {
-	sc := bufio.NewScanner(r)
-	// One byte more than a line may have, plus room for its CR, so that
-	// a line of exactly MaxLine bytes fits and a longer one does not.
-	sc.Buffer(make([]byte, 0, 4096), MaxLine+2)
+	// Room for the longest line and its CRLF, so that a line of exactly
+	// MaxLine bytes fits and a longer one does not.
+	br := bufio.NewReaderSize(r, MaxLine+2)
 
 	var entries []Entry
 	firstLine := make(map[string]int)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\uFEFF")
-		}
-		line = strings.TrimRight(line, " \t\r\v\f")
-		if len(line) > MaxLine {
+	for n := 1; ; n++ {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return nil, fmt.Errorf("line %d: longer than %d bytes", n, MaxLine)
 		}
-		if line == "" || line[0] == '#' {
-			continue
+		if err != nil && err != io.EOF {
+			// What was read of the line may end anywhere: parsing it
+			// could take a prefix of a hash for the whole.
+			return nil, fmt.Errorf("reading line %d: %v", n, err)
 		}
 
-		username, encoded, ok := strings.Cut(line, ":")
-		if !ok {
-			return nil, fmt.Errorf("line %d: missing colon between username and hash", n)
+		entry, ok, lineErr := parseLine(n, raw, allowLegacy)
+		if lineErr != nil {
+			return nil, lineErr
 		}
-		if err := ValidateUsername(username); err != nil {
-			return nil, fmt.Errorf("line %d: %v", n, err)
+		if ok {
+			if first, dup := firstLine[entry.Username]; dup {
+				return nil, fmt.Errorf("line %d: user %q is defined more than once (first on line %d)",
+					n, entry.Username, first)
+			}
+			firstLine[entry.Username] = n
+			entries = append(entries, entry)
 		}
-		if first, dup := firstLine[username]; dup {
-			return nil, fmt.Errorf("line %d: user %q is defined more than once (first on line %d)", n, username, first)
+		if err == io.EOF {
+			break
 		}
-		if encoded == "" {
-			return nil, fmt.Errorf("line %d: user %q: password hash is empty", n, username)
-		}
-		hash, err := passwords.Parse(encoded)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: user %q: %v", n, username, err)
-		}
-		if format := hash.Format(); format.Legacy() && !allowLegacy {
-			return nil, fmt.Errorf("line %d: user %q: %s hash refused (legacy format; set legacy_hashes allow to accept it)", n, username, format)
-		}
-
-		firstLine[username] = n
-		entries = append(entries, Entry{Username: username, Hash: hash, Line: n, Encoded: encoded})
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("line %d: longer than %d bytes", n+1, MaxLine)
-		}
-		return nil, fmt.Errorf("reading line %d: %v", n+1, err)
 	}
 
 	return entries, nil
+}
+
+// parseLine reads line n, as read with its line end. It reports false
+// for a blank or comment line.
+func parseLine(n int, raw []byte, allowLegacy bool) (Entry, bool, error) {
+	line := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+	if len(line) > MaxLine {
+		return Entry{}, false, fmt.Errorf("line %d: longer than %d bytes", n, MaxLine)
+	}
+	if n == 1 {
+		line = strings.TrimPrefix(line, "\uFEFF")
+	}
+	line = strings.TrimRight(line, " \t\r\v\f")
+	if line == "" || line[0] == '#' {
+		return Entry{}, false, nil
+	}
+
+	username, encoded, ok := strings.Cut(line, ":")
+	if !ok {
+		return Entry{}, false, fmt.Errorf("line %d: missing colon between username and hash", n)
+	}
+	if err := ValidateUsername(username); err != nil {
+		return Entry{}, false, fmt.Errorf("line %d: %v", n, err)
+	}
+	if encoded == "" {
+		return Entry{}, false, fmt.Errorf("line %d: user %q: password hash is empty", n, username)
+	}
+	hash, err := passwords.Parse(encoded)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("line %d: user %q: %v", n, username, err)
+	}
+	if format := hash.Format(); format.Legacy() && !allowLegacy {
+		return Entry{}, false, fmt.Errorf("line %d: user %q: %s hash refused (legacy format; set legacy_hashes allow to accept it)",
+			n, username, format)
+	}
+
+	return Entry{Username: username, Hash: hash, Line: n, Encoded: encoded}, true, nil
 }
 
 // ValidateUsername reports why a username cannot be an account's: it is

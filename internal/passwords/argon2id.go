@@ -73,22 +73,28 @@ func parseArgon2id(encoded string) (Hash, error) {
 	memory, time, threads := values[0], values[1], values[2]
 	switch {
 	case threads < 1 || threads > argon2MaxThreads:
-		return nil, fmt.Errorf("malformed argon2id hash: parallelism %d is outside 1 to %d", threads, argon2MaxThreads)
+		return nil, fmt.Errorf("malformed argon2id hash: parallelism %d is outside 1 to %d",
+			threads, argon2MaxThreads)
 	case time < 1 || time > argon2MaxTime:
-		return nil, fmt.Errorf("malformed argon2id hash: time %d is outside 1 to %d", time, argon2MaxTime)
+		return nil, fmt.Errorf("malformed argon2id hash: time %d is outside 1 to %d",
+			time, argon2MaxTime)
 	case memory < 8*threads:
-		return nil, fmt.Errorf("malformed argon2id hash: memory %d KiB is below 8 KiB per lane", memory)
+		return nil, fmt.Errorf("malformed argon2id hash: memory %d KiB is below 8 KiB per lane",
+			memory)
 	case memory > argon2MaxMemory:
-		return nil, fmt.Errorf("argon2id memory %d KiB is above the supported maximum of %d KiB", memory, argon2MaxMemory)
+		return nil, fmt.Errorf("argon2id memory %d KiB is above the supported maximum of %d KiB",
+			memory, argon2MaxMemory)
 	}
 
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil || len(salt) < argon2MinSalt || len(salt) > argon2MaxSalt {
-		return nil, fmt.Errorf("malformed argon2id hash: salt must be %d to %d bytes of unpadded base64", argon2MinSalt, argon2MaxSalt)
+		return nil, fmt.Errorf("malformed argon2id hash: salt must be %d to %d bytes of unpadded base64",
+			argon2MinSalt, argon2MaxSalt)
 	}
 	key, err := base64.RawStdEncoding.DecodeString(parts[5])
 	if err != nil || len(key) < argon2MinKey || len(key) > argon2MaxKey {
-		return nil, fmt.Errorf("malformed argon2id hash: key must be %d to %d bytes of unpadded base64", argon2MinKey, argon2MaxKey)
+		return nil, fmt.Errorf("malformed argon2id hash: key must be %d to %d bytes of unpadded base64",
+			argon2MinKey, argon2MaxKey)
 	}
 
 	return &argon2idHash{

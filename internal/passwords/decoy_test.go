@@ -3,6 +3,7 @@ package passwords
 import (
 	"encoding/base64"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,5 +149,34 @@ func TestDecoysDiffer(t *testing.T) {
 	b := DefaultDecoy().(decoyHash).Hash.(*bcryptHash)
 	if string(a.encoded) == string(b.encoded) {
 		t.Error("two decoys share their salt and digest")
+	}
+}
+
+func TestVerifyConcurrently(t *testing.T) {
+	for _, tt := range cheapHashes(t) {
+		h, err := Parse(tt.encoded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := Decoy(h)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				right := i%2 == 0
+				password := tt.password
+				if !right {
+					password += "?"
+				}
+				if got := h.Verify([]byte(password)); got != right {
+					t.Errorf("%s: concurrent Verify(%q) = %v, want %v", h.Params(), password, got, right)
+				}
+				if d.Verify([]byte(tt.password)) {
+					t.Errorf("%s: concurrent decoy Verify = true", h.Params())
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }

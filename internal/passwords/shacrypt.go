@@ -55,7 +55,8 @@ func parseSHACrypt(encoded string, format Format) (Hash, error) {
 			return nil, malformed
 		}
 		if n > shaCryptMaxRounds {
-			return nil, fmt.Errorf("%s rounds %d is above the supported maximum of %d", format, n, shaCryptMaxRounds)
+			return nil, fmt.Errorf("%s rounds %d is above the supported maximum of %d",
+				format, n, shaCryptMaxRounds)
 		}
 		rounds, explicit = n, true
 		fields = fields[1:]
@@ -64,7 +65,8 @@ func parseSHACrypt(encoded string, format Format) (Hash, error) {
 		return nil, malformed
 	}
 	salt, digest := fields[0], fields[1]
-	if len(salt) > shaCryptMaxSalt || !isCrypt64(salt) || len(digest) != digestLen || !isCrypt64(digest) {
+	if len(salt) > shaCryptMaxSalt || !isCrypt64(salt) ||
+		len(digest) != digestLen || !isCrypt64(digest) {
 		return nil, malformed
 	}
 
@@ -125,5 +127,6 @@ func (h *shaCryptHash) Weakness() string { return "" }
 
 func (h *shaCryptHash) decoy() Hash {
 	_, digestLen := shaCryptLayout(h.format)
-	return newSHACrypt(h.format, h.rounds, h.explicitRounds, randomCrypt64(h.saltLen), randomCrypt64(digestLen))
+	return newSHACrypt(h.format, h.rounds, h.explicitRounds,
+		randomCrypt64(h.saltLen), randomCrypt64(digestLen))
 }

@@ -1,0 +1,102 @@
+package basicaudit
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// benchHandler provisions a handler whose logs are encoded as JSON, as
+// Caddy's would be, and thrown away.
+func benchHandler(b *testing.B, logSuccesses string) *AuditedBasicAuth {
+	b.Helper()
+	a := twoUsers()
+	a.LogSuccesses = logSuccesses
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	b.Cleanup(cancel)
+	if err := a.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Cleanup() })
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)
+	a.logger = zap.New(core)
+	a.audit = a.logger.Named("audit")
+	return a
+}
+
+// benchRequest prepares a request as Caddy's server does.
+func benchRequest(authorization string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://example.test/private", nil)
+	r.RemoteAddr = "192.0.2.10:50000"
+	r.Header.Set("User-Agent", "bench/1.0")
+	if authorization != "" {
+		r.Header.Set("Authorization", authorization)
+	}
+	ctx := context.WithValue(r.Context(), caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields))
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.10"})
+	r = r.WithContext(ctx)
+	caddyhttp.NewTestReplacer(r)
+	return r
+}
+
+var okNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+})
+
+func benchServe(b *testing.B, a *AuditedBasicAuth, authorization string) {
+	b.ReportAllocs()
+	w := httptest.NewRecorder()
+	for b.Loop() {
+		_ = a.ServeHTTP(w, benchRequest(authorization), okNext)
+	}
+}
+
+// BenchmarkSuccessCached is a logged-in user's repeated request: the
+// path whose cost matters most.
+func BenchmarkSuccessCached(b *testing.B) {
+	for _, policy := range []string{"all", "off"} {
+		b.Run("log_successes="+policy, func(b *testing.B) {
+			a := benchHandler(b, policy)
+			auth := basic("alice", alicePassword)
+			_ = a.ServeHTTP(httptest.NewRecorder(), benchRequest(auth), okNext)
+			benchServe(b, a, auth)
+		})
+	}
+}
+
+// BenchmarkRequestSetup is the cost of benchRequest alone, to subtract
+// from the others.
+func BenchmarkRequestSetup(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		benchRequest(basic("alice", alicePassword))
+	}
+}
+
+// BenchmarkChallenge is a request without credentials.
+func BenchmarkChallenge(b *testing.B) {
+	benchServe(b, benchHandler(b, "all"), "")
+}
+
+// BenchmarkFailureMalformed is a refused request that costs no hash.
+func BenchmarkFailureMalformed(b *testing.B) {
+	a := benchHandler(b, "all")
+	a.lockPolicy.Failures = 0 // measure the refusal, not the lock
+	benchServe(b, a, "Basic !!!")
+}
+
+// BenchmarkFailureWrongPassword is a wrong password for a bcrypt account
+// (minimum cost, so that the handler's own cost shows).
+func BenchmarkFailureWrongPassword(b *testing.B) {
+	a := benchHandler(b, "all")
+	a.lockPolicy.Failures = 0
+	benchServe(b, a, basic("alice", "wrong"))
+}

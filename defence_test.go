@@ -1,0 +1,187 @@
+package basicaudit
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func noContent(w http.ResponseWriter, r *http.Request) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// events returns the audit events named event.
+func events(logs *observer.ObservedLogs, event string) []map[string]any {
+	var out []map[string]any
+	for _, e := range auditEntries(logs) {
+		if f := e.ContextMap(); f["event"] == event {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestLockoutBlocksWithoutVerifying(t *testing.T) {
+	a := twoUsers()
+	a.Lockout = &LockoutConfig{Failures: 3}
+	a, logs := newHandler(t, a)
+
+	for _, pw := range []string{"guess-1", "guess-2", "guess-3"} {
+		if res := serveFrom(t, a, request(basic("alice", pw)), "192.0.2.10", noContent); res.status != 401 {
+			t.Fatalf("failure with %s: status %d, want 401", pw, res.status)
+		}
+	}
+	res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.10", noContent)
+	if res.status != http.StatusTooManyRequests || res.nextCalls != 0 {
+		t.Fatalf("right password while locked: status %d, next calls %d; want 429 and none", res.status, res.nextCalls)
+	}
+	if got := res.rec.Header().Get("Retry-After"); got != "600" {
+		t.Errorf("Retry-After = %q, want 600 (the default 10m lock)", got)
+	}
+	if res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.11", noContent); res.status != 204 {
+		t.Errorf("another client: status %d, want 204", res.status)
+	}
+
+	blocked := events(logs, "authn_login_blocked")
+	if len(blocked) != 1 {
+		t.Fatalf("got %d blocked events, want 1", len(blocked))
+	}
+	if b := blocked[0]; b["reason"] != "locked_out" || b["status"] != 429 || b["failures"] != 3 || b["attempted_user"] != "alice" {
+		t.Errorf("blocked event = %v", b)
+	}
+	if _, ok := blocked[0]["verify_duration"]; ok {
+		t.Errorf("blocked event carries verify_duration: %v", blocked[0])
+	}
+	locks := events(logs, "authn_login_lock")
+	if len(locks) != 1 || locks[0]["client_ip"] != "192.0.2.10" || locks[0]["duration"] != 600.0 || locks[0]["lock"] != "client" {
+		t.Errorf("lock events = %v, want one for 192.0.2.10 of 600s", locks)
+	}
+}
+
+func TestLockoutCountsDistinctFailuresOnly(t *testing.T) {
+	a := twoUsers()
+	a.Lockout = &LockoutConfig{Failures: 3}
+	a, logs := newHandler(t, a)
+
+	// Challenges are no failures; repeats of one wrong password count
+	// once, as a browser resending a stale password would.
+	for range 5 {
+		serve(t, a, request())
+		serve(t, a, request(basic("alice", "stale")))
+	}
+	if res := serve(t, a, request(basic("alice", alicePassword))); res.status != 204 {
+		t.Fatalf("after challenges and repeats: status %d, want 204", res.status)
+	}
+	fails := events(logs, "authn_login_fail")
+	if len(fails) != 5 || fails[4]["failures"] != 1 {
+		t.Errorf("failure events = %d, last failures field %v; want 5 and 1", len(fails), fails[len(fails)-1]["failures"])
+	}
+	if got := len(events(logs, "authn_login_successafterfail")); got != 1 {
+		t.Errorf("got %d successafterfail events, want 1", got)
+	}
+}
+
+func TestLockoutOffAndTrustedNetworks(t *testing.T) {
+	tests := []struct {
+		name    string
+		lockout *LockoutConfig
+		client  string
+		want    int
+	}{
+		{"default locks at 20", nil, "192.0.2.10", 429},
+		{"off", &LockoutConfig{Off: true}, "192.0.2.10", 204},
+		{"trusted network", &LockoutConfig{TrustedNetworks: []string{"192.0.2.0/24"}}, "192.0.2.10", 204},
+		{"untrusted beside a trusted network", &LockoutConfig{TrustedNetworks: []string{"198.51.100.0/24"}}, "192.0.2.10", 429},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := twoUsers()
+			a.Lockout = tt.lockout
+			a, _ = newHandler(t, a)
+			for i := range 20 {
+				serveFrom(t, a, request(basic("bob", "guess-"+string(rune('a'+i)))), tt.client, noContent)
+			}
+			if res := serveFrom(t, a, request(basic("bob", bobPassword)), tt.client, noContent); res.status != tt.want {
+				t.Errorf("after 20 failures: status %d, want %d", res.status, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetectionOncePerWindow(t *testing.T) {
+	a := twoUsers()
+	a.Lockout = &LockoutConfig{Off: true}
+	a.Detect = &DetectConfig{BruteForce: 3, Spray: 2, Distributed: 2}
+	a, logs := newHandler(t, a)
+
+	for i := range 6 {
+		serveFrom(t, a, request(basic("alice", "guess-"+string(rune('a'+i)))), "192.0.2.10", noContent)
+	}
+	serveFrom(t, a, request(basic("mallory", "x")), "192.0.2.10", noContent)
+	serveFrom(t, a, request(basic("alice", "other")), "192.0.2.20", noContent)
+
+	got := map[string]int{}
+	for _, e := range events(logs, "authn_login_fail_max") {
+		got[e["pattern"].(string)]++
+		if e["pattern"] == "distributed" && e["attempted_user"] != "alice" {
+			t.Errorf("distributed detection names %v, want alice", e["attempted_user"])
+		}
+	}
+	want := map[string]int{"brute_force": 1, "spray": 1, "distributed": 1}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s detections = %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}
+
+func TestOverloaded(t *testing.T) {
+	a := twoUsers()
+	a.Verify = &VerifyConfig{MaxConcurrent: 1, QueueTimeout: caddy.Duration(50 * time.Millisecond)}
+	a, logs := newHandler(t, a)
+
+	// Log alice in, then take the only verification slot.
+	if res := serve(t, a, request(basic("alice", alicePassword))); res.status != 204 {
+		t.Fatalf("login: status %d", res.status)
+	}
+	a.slots <- struct{}{}
+	defer func() { <-a.slots }()
+
+	res := serve(t, a, request(basic("bob", bobPassword)))
+	if res.status != http.StatusServiceUnavailable || res.rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("verification without capacity: %d Retry-After %q, want 503 and 1", res.status, res.rec.Header().Get("Retry-After"))
+	}
+	if ev := events(logs, "authn_login_blocked"); len(ev) != 1 || ev[0]["reason"] != "overloaded" || ev[0]["status"] != 503 {
+		t.Errorf("blocked events = %v, want one overloaded 503", ev)
+	}
+
+	// A cached success never waits for a slot.
+	start := time.Now()
+	if res := serve(t, a, request(basic("alice", alicePassword))); res.status != 204 {
+		t.Errorf("cached login without capacity: status %d, want 204", res.status)
+	}
+	if time.Since(start) >= 50*time.Millisecond {
+		t.Errorf("cached login waited for the queue timeout")
+	}
+}
+
+func TestLockSurvivesReprovisioning(t *testing.T) {
+	first := twoUsers()
+	first.Lockout = &LockoutConfig{Failures: 2}
+	first, _ = newHandler(t, first)
+	serve(t, first, request(basic("alice", "guess-1")))
+	serve(t, first, request(basic("alice", "guess-2")))
+
+	// A reload provisions the new handler before cleaning up the old.
+	second := twoUsers()
+	second.Lockout = &LockoutConfig{Failures: 2}
+	second, _ = newHandler(t, second)
+	_ = first.Cleanup()
+	if res := serve(t, second, request(basic("alice", alicePassword))); res.status != 429 {
+		t.Errorf("after reprovisioning: status %d, want 429", res.status)
+	}
+}

@@ -44,6 +44,7 @@ func main() {
 	conns := flag.Int("c", 8, "concurrent connections")
 	duration := flag.Duration("d", 5*time.Second, "how long to run")
 	requests := flag.Int("n", 0, "stop after this many requests (0: run for -d)")
+	from := flag.String("from", "", "local loopback address to send from, to play a distinct client")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "load: -url is required")
@@ -61,7 +62,11 @@ func main() {
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 				return nil, fmt.Errorf("refusing non-loopback address %s", addr)
 			}
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
+			d := &net.Dialer{}
+			if *from != "" {
+				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(*from)}
+			}
+			return d.DialContext(ctx, network, addr)
 		},
 	}
 	client := &http.Client{Transport: transport, Timeout: 60 * time.Second}

@@ -276,11 +276,22 @@ func TestParseLongestLine(t *testing.T) {
 	}
 }
 
+// TestParseReadError checks that a read error is reported, and that the
+// part of a line read before it is not parsed as if it were whole.
 func TestParseReadError(t *testing.T) {
-	r := iotest.TimeoutReader(strings.NewReader("alice:" + aliceHash + "\n" + strings.Repeat("#", 8192)))
-	_, err := Parse(r, false)
-	if want := "reading line 2: " + iotest.ErrTimeout.Error(); err == nil || err.Error() != want {
-		t.Errorf("error = %v, want %q", err, want)
+	tests := []struct {
+		name, content, wantErr string
+	}{
+		{"within a comment", "alice:" + aliceHash + "\n" + strings.Repeat("#", 8192), "reading line 2: timeout"},
+		{"within a hash", "alice:" + aliceHash[:20], "reading line 1: timeout"},
+	}
+	for _, tt := range tests {
+		// The first read returns the whole content, the second fails.
+		r := iotest.TimeoutReader(strings.NewReader(tt.content))
+		entries, err := Parse(r, true)
+		if err == nil || err.Error() != tt.wantErr {
+			t.Errorf("%s: Parse = %d entries, %v; want error %q", tt.name, len(entries), err, tt.wantErr)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,6 +153,8 @@ func (a *AuditedBasicAuth) provisionDefence() error {
 		a.queueTimeout = durationOr(v.QueueTimeout, a.queueTimeout)
 	}
 	a.slots = make(chan struct{}, concurrent)
+	a.suspectSlots = make(chan struct{}, max(concurrent/2, 1))
+	a.busy = new(busyClients)
 	return nil
 }
 
@@ -209,30 +212,92 @@ func clientAddr(r *http.Request) netip.Addr {
 
 var errOverloaded = errors.New("verification capacity exhausted")
 
-// acquire waits for a verification slot, at most the queue timeout. The
-// returned function gives the slot back.
-func (a *AuditedBasicAuth) acquire(ctx context.Context) (func(), error) {
-	select {
-	case a.slots <- struct{}{}:
-	default:
-		timer := time.NewTimer(a.queueTimeout)
-		defer timer.Stop()
+// busyClients counts the verifications each client has running or
+// queued; it holds only clients with one at least, so its size is bounded
+// by the requests in flight.
+type busyClients struct {
+	mu      sync.Mutex
+	clients map[netip.Addr]int
+}
+
+// enter records a verification of client and reports whether it is the
+// client's only one.
+func (b *busyClients) enter(client netip.Addr) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.clients == nil {
+		b.clients = make(map[netip.Addr]int)
+	}
+	b.clients[client]++
+	return b.clients[client] == 1
+}
+
+func (b *busyClients) leave(client netip.Addr) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.clients[client]--; b.clients[client] <= 0 {
+		delete(b.clients, client)
+	}
+}
+
+// acquire waits for a verification slot, at most the queue timeout. A
+// suspect client (one with recent failures, or with a verification
+// already running) must also hold one of the suspect slots, half as many
+// as all, each resting after use as long as it worked; so guessing
+// passwords gets at most a quarter of the CPU that verification may use,
+// and never the capacity other users need to log in. The returned
+// function gives the slots back.
+func (a *AuditedBasicAuth) acquire(ctx context.Context, suspect bool) (func(), error) {
+	var timer *time.Timer
+	wait := func(slots chan struct{}) error {
 		select {
-		case a.slots <- struct{}{}:
+		case slots <- struct{}{}:
+			return nil
+		default:
+		}
+		if timer == nil {
+			timer = time.NewTimer(a.queueTimeout)
+		}
+		select {
+		case slots <- struct{}{}:
+			return nil
 		case <-timer.C:
-			return nil, errOverloaded
 		case <-ctx.Done():
-			return nil, errOverloaded
+		}
+		return errOverloaded
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+
+	if suspect {
+		if err := wait(a.suspectSlots); err != nil {
+			return nil, err
 		}
 	}
+	if err := wait(a.slots); err != nil {
+		if suspect {
+			<-a.suspectSlots
+		}
+		return nil, err
+	}
+
 	inFlight.Inc()
 	if n := int64(len(a.slots)); n > inFlightPeak.Load() {
 		// A lost race only delays the peak by one verification.
 		inFlightPeak.Store(n)
 	}
+	start := time.Now()
 	return func() {
 		inFlight.Dec()
 		<-a.slots
+		if suspect {
+			// A suspect slot rests as long as it worked, so suspects
+			// get at most half the time of half the capacity.
+			time.AfterFunc(time.Since(start), func() { <-a.suspectSlots })
+		}
 	}, nil
 }
 

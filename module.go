@@ -108,6 +108,8 @@ type AuditedBasicAuth struct {
 	lockPolicy   lockout.Policy
 	defence      *defence
 	slots        chan struct{}
+	suspectSlots chan struct{}
+	busy         *busyClients
 	queueTimeout time.Duration
 }
 
@@ -382,13 +384,23 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 		return true, ""
 	}
 
+	// Recent failures make the client a suspect, whose verifications
+	// may use only part of the capacity.
+	// So does a verification of the same client already running: a
+	// person's browser does not try passwords in parallel.
+	suspect := a.defence.tracker.Failures(&a.lockPolicy, att.client, start) > 0
+	if !a.busy.enter(att.client) {
+		suspect = true
+	}
+	defer a.busy.leave(att.client)
+
 	// Identical concurrent verifications from one client run once; the
 	// one that runs waits for a slot on behalf of all of them. The client
 	// is part of the key because a lock ends the flight for its client
 	// only.
 	client := att.client.As16()
 	v, err, _ := a.flight.Do(string(key[:])+string(client[:]), func() (any, error) {
-		release, err := a.acquire(ctx)
+		release, err := a.acquire(ctx, suspect)
 		if err != nil {
 			return false, err
 		}

@@ -29,11 +29,12 @@ const (
 
 // Reason codes of refusals not named by the credentials parser.
 const (
-	reasonUnknownUser     = "unknown_user"
-	reasonWrongPassword   = "wrong_password"
-	reasonPasswordTooLong = "password_too_long"
-	reasonLockedOut       = "locked_out"
-	reasonOverloaded      = "overloaded"
+	reasonUnknownUser       = "unknown_user"
+	reasonWrongPassword     = "wrong_password"
+	reasonPasswordTooLong   = "password_too_long"
+	reasonLockedOut         = "locked_out"
+	reasonOverloaded        = "overloaded"
+	reasonCleartextRejected = "cleartext_rejected"
 )
 
 // Messages and event names of the per-request audit events. Messages are
@@ -271,7 +272,7 @@ func (e *auditEvent) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("path", sanitize(r.URL.Path, maxPath))
 	enc.AddString("proto", sanitize(r.Proto, maxProto))
 	enc.AddString("user_agent", sanitize(r.UserAgent(), maxUserAgent))
-	enc.AddBool("tls", r.TLS != nil)
+	enc.AddBool("tls", requestTLS(r))
 	enc.AddInt("status", e.status)
 	requestID, _ := e.repl.GetString("http.request.uuid")
 	enc.AddString("request_id", requestID)

@@ -35,6 +35,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		log_successes all|verified|off
 //		legacy_hashes deny|allow
 //		hash_key <secret>
+//		require_tls [strict]
 //		lockout {
 //			failures <n>
 //			window <duration>
@@ -126,6 +127,7 @@ var subdirectives = map[string]bool{
 	"log_successes":     true,
 	"legacy_hashes":     true,
 	"hash_key":          true,
+	"require_tls":       true,
 	"verify":            true,
 	"lockout":           true,
 	"detect":            true,
@@ -215,6 +217,20 @@ func (a *AuditedBasicAuth) unmarshalSubdirective(d *caddyfile.Dispenser, name st
 		return a.unmarshalLockout(d)
 	case "detect":
 		return a.unmarshalDetect(d)
+	}
+
+	if name == "require_tls" {
+		a.RequireTLS = "on"
+		if d.NextArg() {
+			if d.Val() != "strict" {
+				return d.Errf("require_tls: unrecognized value %q (want strict or nothing)", d.Val())
+			}
+			a.RequireTLS = "strict"
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+		return nil
 	}
 
 	var value string

@@ -1,11 +1,16 @@
 package basicaudit
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -183,5 +188,75 @@ func TestLockSurvivesReprovisioning(t *testing.T) {
 	_ = first.Cleanup()
 	if res := serve(t, second, request(basic("alice", alicePassword))); res.status != 429 {
 		t.Errorf("after reprovisioning: status %d, want 429", res.status)
+	}
+}
+
+func TestRequireTLS(t *testing.T) {
+	tests := []struct {
+		name       string
+		mode       string
+		remote     string
+		tls        bool
+		trusted    bool
+		forwarded  string
+		wantStatus int
+		wantTLS    bool
+	}{
+		{"plaintext refused", "on", "192.0.2.10:5000", false, false, "", 403, false},
+		{"TLS served", "on", "192.0.2.10:5000", true, false, "", 204, true},
+		{"loopback exempt", "on", "127.0.0.1:5000", false, false, "", 204, false},
+		{"IPv6 loopback exempt", "on", "[::1]:5000", false, false, "", 204, false},
+		{"strict refuses loopback", "strict", "127.0.0.1:5000", false, false, "", 403, false},
+		{"trusted proxy says https", "strict", "192.0.2.1:5000", false, true, "https", 204, true},
+		{"trusted proxy says http", "on", "192.0.2.1:5000", false, true, "http", 403, false},
+		{"untrusted peer says https", "on", "192.0.2.10:5000", false, false, "https", 403, false},
+		{"off", "", "192.0.2.10:5000", false, false, "", 204, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := twoUsers()
+			a.RequireTLS = tt.mode
+			a, logs := newHandler(t, a)
+
+			r := request(basic("alice", alicePassword))
+			r.RemoteAddr = tt.remote
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tt.forwarded != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.forwarded)
+			}
+			extra := new(caddyhttp.ExtraLogFields)
+			ctx := context.WithValue(r.Context(), caddyhttp.ExtraLogFieldsCtxKey, extra)
+			ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{
+				caddyhttp.ClientIPVarKey:     "192.0.2.10",
+				caddyhttp.TrustedProxyVarKey: tt.trusted,
+			})
+			r = r.WithContext(ctx)
+			caddyhttp.NewTestReplacer(r)
+			rec := httptest.NewRecorder()
+			err := a.ServeHTTP(rec, r, caddyhttp.HandlerFunc(noContent))
+
+			status := rec.Code
+			var herr caddyhttp.HandlerError
+			if errors.As(err, &herr) {
+				status = herr.StatusCode
+			}
+			if status != tt.wantStatus {
+				t.Fatalf("status %d, want %d", status, tt.wantStatus)
+			}
+			f := onlyEvent(t, logs).ContextMap()
+			if f["tls"] != tt.wantTLS {
+				t.Errorf("tls field = %v, want %v", f["tls"], tt.wantTLS)
+			}
+			if tt.wantStatus == 403 {
+				if got := rec.Header().Get("WWW-Authenticate"); got != "" {
+					t.Errorf("a refused plaintext request got a challenge: %q", got)
+				}
+				if f["outcome"] != "blocked" || f["reason"] != "cleartext_rejected" || f["event"] != "authn_login_blocked" {
+					t.Errorf("event = %v", f)
+				}
+			}
+		})
 	}
 }

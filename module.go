@@ -85,6 +85,14 @@ type AuditedBasicAuth struct {
 	// random key per process.
 	HashKey string `json:"hash_key,omitempty"`
 
+	// Refuses requests that did not arrive over TLS with 403, before any
+	// challenge, so that no browser is asked to send a password in clear.
+	// `on` exempts loopback peers (a local proxy or a health check);
+	// `strict` does not. A request from one of the server's trusted
+	// proxies counts as TLS when it carries `X-Forwarded-Proto: https`.
+	// Default: off.
+	RequireTLS string `json:"require_tls,omitempty"`
+
 	// Limits of password verification.
 	Verify *VerifyConfig `json:"verify,omitempty"`
 
@@ -269,6 +277,11 @@ func (a *AuditedBasicAuth) Validate() error {
 		lc.Window < 0 || lc.Duration < 0 || lc.MaxDuration < 0) {
 		return errors.New("lockout: values must not be negative")
 	}
+	switch a.RequireTLS {
+	case "", "on", "strict":
+	default:
+		return fmt.Errorf("require_tls: unrecognized value %q (want on or strict)", a.RequireTLS)
+	}
 	if len(a.Accounts) == 0 && a.UsersFile == "" {
 		return errors.New("no accounts: configure at least one user or a users_file")
 	}
@@ -289,6 +302,11 @@ func (a *AuditedBasicAuth) Cleanup() error {
 func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	att := attempt{request: r, repl: repl}
+
+	if a.RequireTLS != "" && !requestTLS(r) && (a.RequireTLS == "strict" || !loopbackPeer(r)) {
+		att.status = http.StatusForbidden
+		return a.block(w, &att, http.StatusForbidden, reasonCleartextRejected)
+	}
 
 	creds, result := credentials.FromHeader(r.Header)
 	if result == credentials.Missing {
@@ -498,6 +516,22 @@ var (
 // client sent.
 func refusalError(reason string) error {
 	return fmt.Errorf("not authenticated: %s", reason)
+}
+
+// requestTLS reports whether the request arrived over TLS, at Caddy or,
+// as a trusted proxy says, at the proxy.
+func requestTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	return trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// loopbackPeer reports whether the socket peer is on this host.
+func loopbackPeer(r *http.Request) bool {
+	addr, err := netip.ParseAddr(remoteIP(r))
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // challengeHeader builds the WWW-Authenticate value for realm, escaping

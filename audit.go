@@ -35,6 +35,7 @@ const (
 	reasonLockedOut         = "locked_out"
 	reasonOverloaded        = "overloaded"
 	reasonCleartextRejected = "cleartext_rejected"
+	reasonWeakCredential    = "weak_credential"
 )
 
 // Messages and event names of the per-request audit events. Messages are
@@ -51,6 +52,8 @@ const (
 	eventChallenge        = "authn_challenge"
 	eventBlocked          = "authn_login_blocked"
 
+	msgWeak     = "weak credential in use"
+	eventWeak   = "authn_weak_credential"
 	msgLock     = "client locked out"
 	msgDetected = "attack suspected"
 
@@ -132,15 +135,11 @@ func (att *attempt) showUser(policy usernamePolicy) {
 
 // logSuccess writes the event of an admitted request.
 func (a *AuditedBasicAuth) logSuccess(att *attempt) {
-	ce := a.audit.Check(zapcore.InfoLevel, msgSuccess)
-	if ce == nil {
-		return
-	}
 	event := eventSuccess
 	if att.afterFailures {
 		event = eventSuccessAfterFail
 	}
-	ce.Write(zap.Inline(&auditEvent{
+	a.emit(zapcore.InfoLevel, msgSuccess, zap.Inline(&auditEvent{
 		attempt: att,
 		event:   event,
 		outcome: outcomeSuccess,
@@ -158,11 +157,7 @@ func (a *AuditedBasicAuth) logRefusal(att *attempt, outcome, reason string) {
 		msg, event = msgBlocked, eventBlocked
 	}
 
-	ce := a.audit.Check(level, msg)
-	if ce == nil {
-		return
-	}
-	ce.Write(zap.Inline(&auditEvent{
+	a.emit(level, msg, zap.Inline(&auditEvent{
 		attempt: att,
 		event:   event,
 		outcome: outcome,
@@ -173,10 +168,6 @@ func (a *AuditedBasicAuth) logRefusal(att *attempt, outcome, reason string) {
 
 // logLock writes the event of a lock that a failure started.
 func (a *AuditedBasicAuth) logLock(att *attempt, l lockout.Lock) {
-	ce := a.audit.Check(zapcore.WarnLevel, msgLock)
-	if ce == nil {
-		return
-	}
 	fields := []zap.Field{
 		zap.String("event", eventLock),
 		zap.String("lock", l.Kind),
@@ -188,20 +179,16 @@ func (a *AuditedBasicAuth) logLock(att *attempt, l lockout.Lock) {
 	}
 	fields = append(fields,
 		zap.Float64("duration", l.Duration.Seconds()),
-		zap.Time("until", l.Until),
+		zap.String("until", l.Until.UTC().Format(time.RFC3339)),
 		zap.Int("repeat", l.Repeat),
 		zap.Int("failures", att.failures),
 		zap.String("realm", sanitize(a.Realm, maxHost)),
 	)
-	ce.Write(fields...)
+	a.emit(zapcore.WarnLevel, msgLock, fields...)
 }
 
 // logDetection writes the event of a detection threshold crossed.
 func (a *AuditedBasicAuth) logDetection(att *attempt, d lockout.Detection) {
-	ce := a.audit.Check(zapcore.WarnLevel, msgDetected)
-	if ce == nil {
-		return
-	}
 	fields := []zap.Field{
 		zap.String("event", eventFailMax),
 		zap.String("pattern", d.Pattern),
@@ -213,7 +200,40 @@ func (a *AuditedBasicAuth) logDetection(att *attempt, d lockout.Detection) {
 		fields = append(fields, zap.String("client_ip", d.Client.String()))
 	}
 	fields = append(fields, zap.String("realm", sanitize(a.Realm, maxHost)))
-	ce.Write(fields...)
+	a.emit(zapcore.WarnLevel, msgDetected, fields...)
+}
+
+// emit writes one audit event, sealed into the integrity chain when one
+// is configured.
+func (a *AuditedBasicAuth) emit(level zapcore.Level, msg string, fields ...zap.Field) {
+	if a.chain != nil {
+		a.chain.write(a.audit, a.schema, level, msg, fields)
+		return
+	}
+	if ce := a.audit.Check(level, msg); ce != nil {
+		ce.Write(schemaFields(a.schema, fields)...)
+	}
+}
+
+// schemaFields renders fields in the schema.
+func schemaFields(schema string, fields []zap.Field) []zap.Field {
+	if schema == schemaECS {
+		return []zap.Field{zap.Inline(ecsFields(fields))}
+	}
+	return fields
+}
+
+// logWeak writes the event of a weak credential in use.
+func (a *AuditedBasicAuth) logWeak(att *attempt, acct *account, reasons []string) {
+	clientIP, _ := caddyhttp.GetVar(att.request.Context(), caddyhttp.ClientIPVarKey).(string)
+	a.emit(zapcore.WarnLevel, msgWeak,
+		zap.String("event", eventWeak),
+		zap.String("user_id", sanitize(acct.username, maxUsername)),
+		zap.String("format", string(acct.hash.Format())),
+		zap.Strings("reasons", reasons),
+		zap.String("client_ip", clientIP),
+		zap.String("realm", sanitize(a.Realm, maxHost)),
+	)
 }
 
 // userFields are the fields naming the presented username as the policy

@@ -36,6 +36,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		legacy_hashes deny|allow
 //		hash_key <secret>
 //		require_tls [strict]
+//		weak_credentials warn|reject|off
 //		lockout {
 //			failures <n>
 //			window <duration>
@@ -58,6 +59,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			cache_ttl <duration>
 //			cache_size <n>
 //		}
+//		integrity {
+//			key <secret>
+//			checkpoint_interval <duration>
+//		}
+//		schema caddy|ecs
 //	}
 //
 // A `basic_auth` block works unchanged under this directive. A line whose
@@ -128,9 +134,12 @@ var subdirectives = map[string]bool{
 	"legacy_hashes":     true,
 	"hash_key":          true,
 	"require_tls":       true,
+	"weak_credentials":  true,
+	"schema":            true,
 	"verify":            true,
 	"lockout":           true,
 	"detect":            true,
+	"integrity":         true,
 }
 
 // accountLine reports whether a line that starts with a subdirective's
@@ -217,6 +226,8 @@ func (a *AuditedBasicAuth) unmarshalSubdirective(d *caddyfile.Dispenser, name st
 		return a.unmarshalLockout(d)
 	case "detect":
 		return a.unmarshalDetect(d)
+	case "integrity":
+		return a.unmarshalIntegrity(d)
 	}
 
 	if name == "require_tls" {
@@ -260,6 +271,14 @@ func (a *AuditedBasicAuth) unmarshalSubdirective(d *caddyfile.Dispenser, name st
 		_, err = parseLegacyPolicy(value)
 	case "hash_key":
 		a.HashKey = value
+	case "schema":
+		a.Schema = value
+		_, err = parseSchema(value)
+	case "weak_credentials":
+		a.WeakCredentials = value
+		if value != "warn" && value != "reject" && value != "off" {
+			err = fmt.Errorf("weak_credentials: unrecognized value %q (want warn, reject or off)", value)
+		}
 	}
 	if err != nil {
 		return d.Err(err.Error())
@@ -347,6 +366,28 @@ func (a *AuditedBasicAuth) unmarshalDetect(d *caddyfile.Dispenser) error {
 		}
 		return d.Errf("unrecognized subdirective: detect %s", name)
 	})
+}
+
+func (a *AuditedBasicAuth) unmarshalIntegrity(d *caddyfile.Dispenser) error {
+	if a.Integrity == nil {
+		a.Integrity = new(IntegrityConfig)
+	}
+	ic := a.Integrity
+	err := unmarshalBlock(d, "integrity", func(name string) error {
+		switch name {
+		case "key":
+			value, err := oneArg(d)
+			ic.Key = value
+			return err
+		case "checkpoint_interval":
+			return durationArg(d, &ic.CheckpointInterval)
+		}
+		return d.Errf("unrecognized subdirective: integrity %s", name)
+	})
+	if err == nil && ic.Key == "" {
+		return d.Err("integrity: key is required")
+	}
+	return err
 }
 
 // unmarshalBlock reads the block of the subdirective block, calling

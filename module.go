@@ -93,8 +93,25 @@ type AuditedBasicAuth struct {
 	// Default: off.
 	RequireTLS string `json:"require_tls,omitempty"`
 
+	// What to do when a password that was just verified is weak: equal
+	// to the username, a known default pair, a common password, shorter
+	// than 8 characters or of a zxcvbn score below 2; or when its hash is
+	// weak. `warn` logs an `authn_weak_credential` event once per user and
+	// hash; `reject` also refuses the login with 403; `off` checks
+	// nothing. Only logins that compute a hash are checked, so cached
+	// requests cost nothing. Default: `warn`.
+	WeakCredentials string `json:"weak_credentials,omitempty"`
+
+	// The field names of the audit events: `caddy` (snake_case, Caddy's
+	// own names where Caddy has one) or `ecs` (Elastic Common Schema,
+	// with `event.category: ["authentication"]`). Default: `caddy`.
+	Schema string `json:"schema,omitempty"`
+
 	// Limits of password verification.
 	Verify *VerifyConfig `json:"verify,omitempty"`
+
+	// Tamper-evident sealing of the audit events. Off by default.
+	Integrity *IntegrityConfig `json:"integrity,omitempty"`
 
 	// Locking out clients that fail too often. On by default.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
@@ -113,6 +130,9 @@ type AuditedBasicAuth struct {
 	policy    usernamePolicy
 	successes successPolicy
 
+	schema       string
+	chain        *auditChain
+	chainKey     string
 	lockPolicy   lockout.Policy
 	defence      *defence
 	slots        chan struct{}
@@ -193,6 +213,9 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.schema, err = parseSchema(a.Schema); err != nil {
+		return err
+	}
 
 	repl := caddy.NewReplacer()
 	a.hashKey, err = secretKey(repl.ReplaceKnown(a.HashKey, ""))
@@ -228,6 +251,9 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 	a.cache = verification.NewCache(size, ttl)
 
 	if err := a.provisionDefence(); err != nil {
+		return err
+	}
+	if err := a.provisionIntegrity(ctx, repl); err != nil {
 		return err
 	}
 	return registerMetrics(ctx)
@@ -277,6 +303,11 @@ func (a *AuditedBasicAuth) Validate() error {
 		lc.Window < 0 || lc.Duration < 0 || lc.MaxDuration < 0) {
 		return errors.New("lockout: values must not be negative")
 	}
+	switch a.WeakCredentials {
+	case "", "warn", "reject", "off":
+	default:
+		return fmt.Errorf("weak_credentials: unrecognized value %q (want warn, reject or off)", a.WeakCredentials)
+	}
 	switch a.RequireTLS {
 	case "", "on", "strict":
 	default:
@@ -295,6 +326,7 @@ func (a *AuditedBasicAuth) Cleanup() error {
 		a.users.stop()
 	}
 	a.releaseDefence()
+	a.releaseIntegrity()
 	return nil
 }
 
@@ -352,6 +384,24 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	case !ok:
 		a.recordFailure(&att, client, key, now)
 		return a.refuse(w, &att, outcomeFailure, reason)
+	}
+
+	if att.verified && a.WeakCredentials != "off" {
+		if reasons := weakReasons(acct, creds.Username, creds.Password); len(reasons) > 0 {
+			if firstWeakUse(acct) {
+				a.logWeak(&att, acct, reasons)
+			}
+			if a.WeakCredentials == "reject" {
+				att.status = http.StatusForbidden
+				att.setDecision(outcomeFailure, reasonWeakCredential, a.policy)
+				eventsTotal.WithLabelValues(outcomeFailure, reasonWeakCredential).Inc()
+				a.logRefusal(&att, outcomeFailure, reasonWeakCredential)
+				return caddyhttp.Error(http.StatusForbidden, refusalError(reasonWeakCredential))
+			}
+		}
+	}
+	if !att.cacheHit {
+		a.cache.Add(key, acct, now)
 	}
 
 	if tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
@@ -448,7 +498,6 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 	case !v.(bool):
 		return false, reasonWrongPassword
 	}
-	a.cache.Add(key, acct, start)
 	return true, ""
 }
 

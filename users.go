@@ -140,6 +140,7 @@ func (s *userStore) load() error {
 			return err
 		}
 		s.accounts.Store(set)
+		s.warnWeak(set, nil)
 		return nil
 	}
 	_, err := s.reload()
@@ -181,14 +182,46 @@ func (s *userStore) reload() (bool, error) {
 	for _, e := range entries {
 		accounts = append(accounts, &account{username: e.Username, hash: e.Hash, encoded: e.Encoded})
 	}
-	set, err := newAccountSet(accounts, s.accounts.Load())
+	prev := s.accounts.Load()
+	set, err := newAccountSet(accounts, prev)
 	if err != nil {
 		return false, fmt.Errorf("users file %s: %v", s.path, err)
 	}
 
 	s.accounts.Store(set)
+	s.warnWeak(set, prev)
 	s.stat, s.digest = info, digest
 	return true, nil
+}
+
+// warnWeak logs one warning for each account of set with a weak hash
+// that prev did not hold already. The hash itself is never logged.
+func (s *userStore) warnWeak(set, prev *accountSet) {
+	for name, acct := range set.byName {
+		if prev != nil && prev.byName[name] == acct {
+			continue
+		}
+		weakness := acct.hash.Weakness()
+		if weakness == "" {
+			continue
+		}
+		s.logger.Warn("weak password hash",
+			zap.String("user", sanitize(name, maxUsername)),
+			zap.String("format", string(acct.hash.Format())),
+			zap.String("weakness", weakness),
+			zap.String("advice", hashAdvice(acct.hash.Format())))
+	}
+}
+
+// hashAdvice says how to replace a weak hash.
+func hashAdvice(format passwords.Format) string {
+	switch format {
+	case passwords.Bcrypt:
+		return "rehash with a cost of 10 or more: caddy hash-password makes cost 14"
+	case passwords.Argon2id:
+		return "rehash with OWASP's minimum parameters or more: caddy hash-password --algorithm argon2id"
+	}
+	return "replace this legacy hash: caddy hash-password, or htpasswd -B -C 12"
 }
 
 // maxUsersFile bounds the users file, which is read whole at every change.

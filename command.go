@@ -1,0 +1,200 @@
+package basicaudit
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/basicaudit/caddy-basicaudit/internal/htpasswd"
+	"github.com/basicaudit/caddy-basicaudit/internal/integrity"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "basicaudit",
+		Usage: "verify|check-users ...",
+		Short: "Checks audit logs and users files of audited_basic_auth",
+		Long: `
+Tools for the audited_basic_auth handler.
+
+  verify [--key <file>] [--head <mac>] <log>...
+      Checks the integrity chains of audit logs written with an
+      integrity key: plain and gzip-compressed (rolled) files, in any
+      order, other loggers' lines skipped. Exit status 0 when every chain
+      is intact, 1 when an event was modified, inserted, deleted,
+      reordered or truncated, 2 when the input is unusable.
+
+  check-users <htpasswd>...
+      Lists every account with its hash format and strength, and whether
+      audited_basic_auth accepts it. Exit status 1 when any account is
+      refused or weak, 2 when a file cannot be read. Prints no hash.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			verify := &cobra.Command{
+				Use:   "verify [--key <file>] [--head <mac>] <log>...",
+				Short: "Checks the integrity chains of audit logs",
+				Args:  cobra.MinimumNArgs(1),
+				RunE: caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+					status := runVerify(os.Stdout, fl.String("key"), fl.String("head"), fl.Args())
+					return status, statusError(status, "integrity chain broken")
+				}),
+			}
+			verify.Flags().String("key", "", "file holding the integrity key (default: $BASICAUDIT_INTEGRITY_KEY)")
+			verify.Flags().String("head", "", "the mac the newest chain must end with, to find a cut tail")
+
+			checkUsers := &cobra.Command{
+				Use:   "check-users <htpasswd>...",
+				Short: "Reports the accounts of htpasswd files",
+				Args:  cobra.MinimumNArgs(1),
+				RunE: caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+					status := runCheckUsers(os.Stdout, fl.Args())
+					return status, statusError(status, "accounts refused or weak")
+				}),
+			}
+			cmd.AddCommand(verify, checkUsers)
+		},
+	})
+}
+
+// statusError is the error that makes Caddy's command runner exit with
+// status 1 (status 2 exits on its own); the report says the rest.
+func statusError(status int, what string) error {
+	switch status {
+	case 0:
+		return nil
+	case 1:
+		return errors.New(what)
+	}
+	return errors.New("unusable input")
+}
+
+// runVerify checks logs against the integrity key and prints a report.
+func runVerify(w io.Writer, keyFile, head string, logs []string) int {
+	key, err := integrityKey(keyFile)
+	if err != nil {
+		fmt.Fprintf(w, "verify: %v\n", err)
+		return 2
+	}
+	report, err := integrity.Verify(key, logs, head)
+	if err != nil {
+		fmt.Fprintf(w, "verify: %v\n", err)
+		return 2
+	}
+	integrity.WriteReport(w, report)
+	return integrity.ExitCode(report)
+}
+
+// integrityKey reads the key as Caddy's {file.*} placeholder would: the
+// file's content without one trailing line break. Without a file it
+// comes from the environment.
+func integrityKey(file string) ([]byte, error) {
+	if file == "" {
+		key := os.Getenv("BASICAUDIT_INTEGRITY_KEY")
+		if key == "" {
+			return nil, errors.New("no key: give --key <file> or set BASICAUDIT_INTEGRITY_KEY")
+		}
+		return []byte(key), nil
+	}
+	key, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the key: %v", err)
+	}
+	key = bytes.TrimSuffix(key, []byte("\n"))
+	key = bytes.TrimSuffix(key, []byte("\r"))
+	if len(key) == 0 {
+		return nil, errors.New("the key file is empty")
+	}
+	return key, nil
+}
+
+// runCheckUsers prints one row per account of each file.
+func runCheckUsers(w io.Writer, files []string) int {
+	status := 0
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tLINE\tUSER\tFORMAT\tSTRENGTH\tACCEPTED")
+	for _, file := range files {
+		rows, err := checkUsersFile(file)
+		if err != nil {
+			tw.Flush()
+			fmt.Fprintf(w, "check-users: %v\n", err)
+			return 2
+		}
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", file, r.line, r.user, r.format, r.strength, r.accepted)
+			if r.strength != "ok" || r.accepted != "yes" {
+				status = 1
+			}
+		}
+	}
+	tw.Flush()
+	return status
+}
+
+type userRow struct {
+	line                             int
+	user, format, strength, accepted string
+}
+
+// checkUsersFile reads one htpasswd file line by line, so that one bad
+// line is reported without hiding the others.
+func checkUsersFile(file string) ([]userRow, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+
+	var rows []userRow
+	seen := make(map[string]int)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), htpasswd.MaxLine+2)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		trimmed := strings.TrimRight(line, " \t\r")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		user, _, _ := strings.Cut(trimmed, ":")
+		row := userRow{line: n, user: sanitize(user, maxUsername), format: "-", strength: "-"}
+
+		entries, err := htpasswd.Parse(strings.NewReader(trimmed), true)
+		switch {
+		case err != nil:
+			// The parser numbers this single line 1; the file's number
+			// is in the row.
+			row.accepted = "no: " + strings.TrimPrefix(err.Error(), "line 1: ")
+		case seen[user] != 0:
+			row.accepted = fmt.Sprintf("no: defined more than once (first on line %d)", seen[user])
+		default:
+			hash := entries[0].Hash
+			row.format = string(hash.Format())
+			row.strength = "ok"
+			if weakness := hash.Weakness(); weakness != "" {
+				row.strength = "weak: " + weakness
+			}
+			row.accepted = "yes"
+			if hash.Format().Legacy() {
+				row.accepted = "only with legacy_hashes allow"
+			}
+		}
+		if seen[user] == 0 {
+			seen[user] = n
+		}
+		rows = append(rows, row)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %v", file, err)
+	}
+	return rows, nil
+}

@@ -72,6 +72,25 @@ func BenchmarkSuccessCached(b *testing.B) {
 	}
 }
 
+// BenchmarkSuccessCachedIntegrity is the same with every event sealed
+// into an integrity chain.
+func BenchmarkSuccessCachedIntegrity(b *testing.B) {
+	a := twoUsers()
+	a.Integrity = &IntegrityConfig{Key: "bench-integrity-key"}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	b.Cleanup(cancel)
+	if err := a.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Cleanup() })
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)
+	a.audit = zap.New(core).Named("audit")
+	a.chain.audit.Store(a.audit)
+	auth := basic("alice", alicePassword)
+	_ = a.ServeHTTP(httptest.NewRecorder(), benchRequest(auth), okNext)
+	benchServe(b, a, auth)
+}
+
 // BenchmarkRequestSetup is the cost of benchRequest alone, to subtract
 // from the others.
 func BenchmarkRequestSetup(b *testing.B) {

@@ -30,7 +30,7 @@ basic=127.0.0.1:19081
 audited=127.0.0.1:19082
 
 run_policy() {
-	local policy=$1
+	local policy=$1 extra=${2:-} label=${3:-$1}
 	rm -f "$out/access.log" "$out/audit.log"
 	cat >"$out/Caddyfile" <<CADDY
 {
@@ -60,6 +60,7 @@ http://$audited {
 	audited_basic_auth {
 		log_successes $policy
 		bench $hash
+		$extra
 	}
 	respond "ok"
 }
@@ -76,20 +77,20 @@ CADDY
 	"$out/load" -url "http://$basic/" -user bench -password "$password" -c 1 -n 1 >/dev/null
 	"$out/load" -url "http://$audited/" -user bench -password "$password" -c 1 -n 1 >/dev/null
 
-	: >"$out/rounds-$policy.jsonl"
+	: >"$out/rounds-$label.jsonl"
 	for r in $(seq "$rounds"); do
 		for site in basic audited; do
 			local addr=$basic
 			[ "$site" = audited ] && addr=$audited
 			"$out/load" -url "http://$addr/" -user bench -password "$password" \
 				-c "$conns" -d "${secs}s" |
-				sed "s/^{/{\"site\":\"$site\",\"round\":$r,/" >>"$out/rounds-$policy.jsonl"
+				sed "s/^{/{\"site\":\"$site\",\"round\":$r,/" >>"$out/rounds-$label.jsonl"
 		done
 	done
 	kill -INT $pid
 	wait $pid 2>/dev/null || true
 
-	python3 - "$out/rounds-$policy.jsonl" "$policy" <<'PY'
+	python3 - "$out/rounds-$label.jsonl" "$label" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 for r in rows:
@@ -97,10 +98,16 @@ for r in rows:
     print(f'round {r["round"]} {r["site"]:8} {r["per_second"]:9.0f} req/s  p50 {r["p50_ms"]:.2f} ms  p99 {r["p99_ms"]:.2f} ms' + (f'  non-200: {bad}' if bad or r["errors"] else ''))
 mean = lambda s: sum(r["per_second"] for r in rows if r["site"] == s) / sum(1 for r in rows if r["site"] == s)
 b, a = mean("basic"), mean("audited")
-print(f'log_successes {sys.argv[2]}: basic_auth {b:.0f} req/s, audited_basic_auth {a:.0f} req/s, ratio {a/b:.3f}')
+print(f'{sys.argv[2]}: basic_auth {b:.0f} req/s, audited_basic_auth {a:.0f} req/s, ratio {a/b:.3f}')
 PY
 }
 
 echo "== logged-in user, ${rounds} rounds of ${secs}s per site, ${conns} connections"
-run_policy all
-run_policy off
+run_policy all "" "log_successes all"
+run_policy off "" "log_successes off"
+# Integrity seals every event; its key comes from the environment, as a
+# deployment would keep it out of the Caddyfile.
+export BENCH_INTEGRITY_KEY=bench-integrity-key
+run_policy all "integrity {
+			key {env.BENCH_INTEGRITY_KEY}
+		}" "log_successes all with integrity"

@@ -66,7 +66,7 @@ const maxScoredBytes = 100
 // passwords (0.5 ms, 0.4 MB).
 func Check(username, password string) []string {
 	var reasons []string
-	if password == username {
+	if strings.EqualFold(password, username) {
 		reasons = append(reasons, SameAsUsername)
 	}
 	if isDefaultPair(username, password) {

@@ -7,7 +7,8 @@ import (
 
 func TestKeyer(t *testing.T) {
 	k := NewKeyer()
-	if k.Key("alice", "pw") != k.Key("alice", "pw") {
+	first, second := k.Key("alice", "pw"), k.Key("alice", "pw")
+	if first != second {
 		t.Error("the same credentials gave different keys")
 	}
 	tests := []struct{ u1, p1, u2, p2 string }{

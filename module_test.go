@@ -41,7 +41,7 @@ func mustBcrypt(password string) string {
 // logs at every level.
 func newHandler(t *testing.T, a *AuditedBasicAuth) (*AuditedBasicAuth, *observer.ObservedLogs) {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	ctx, cancel := caddyContext()
 	t.Cleanup(cancel)
 	if err := a.Provision(ctx); err != nil {
 		t.Fatalf("Provision: %v", err)
@@ -56,6 +56,11 @@ func newHandler(t *testing.T, a *AuditedBasicAuth) (*AuditedBasicAuth, *observer
 	a.audit = a.logger.Named("audit")
 	a.users.logger = a.logger
 	return a, logs
+}
+
+// caddyContext is a context for provisioning outside a loaded config.
+func caddyContext() (caddy.Context, context.CancelFunc) {
+	return caddy.NewContext(caddy.Context{Context: context.Background()})
 }
 
 // twoUsers is a handler with test accounts. Their hashes have bcrypt's

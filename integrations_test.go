@@ -2,7 +2,6 @@ package basicaudit_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +30,11 @@ const (
 	agentIP  = "198.51.100.7"
 )
 
+// trailCaddyfile writes the audit events of three sites to one file: the
+// first logs unknown usernames as keyed hashes, the second in clear, the
+// third blocks every plain-HTTP request before any credentials. Lockout
+// and detection thresholds are low, so that locks and detections, which
+// the tools must tell from refusals, come quickly.
 const trailCaddyfile = `{
 	admin localhost:{ADMIN}
 	log default {
@@ -68,25 +72,21 @@ http://%[3]s {
 	}
 	respond "raw"
 }
+http://%[5]s {
+	audited_basic_auth {
+		alice %[4]s
+		require_tls strict
+	}
+	respond "never over plain HTTP"
+}
 `
-
-// auditRecord is one line of the audit log with its decoded fields.
-type auditRecord struct {
-	line   string
-	fields map[string]any
-}
-
-func (r auditRecord) str(key string) string {
-	s, _ := r.fields[key].(string)
-	return s
-}
 
 // writeAuditTrail runs caddy with its audit sink on a file and drives a
 // user, an attacker (127.0.0.2) and a client sending hostile input
-// (127.0.0.3). It returns the log's path and records once caddy has
+// (127.0.0.3). It returns the log's path and events once caddy has
 // stopped, after checking that the trail holds every kind of event the
 // tools must tell apart.
-func writeAuditTrail(t *testing.T) (string, []auditRecord) {
+func writeAuditTrail(t *testing.T) (string, []map[string]any) {
 	t.Helper()
 	const password = "Integration-Pass-17"
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
@@ -97,17 +97,20 @@ func writeAuditTrail(t *testing.T) (string, []auditRecord) {
 	logPath := filepath.Join(dir, "audit.log")
 	hashed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	raw := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := startCaddy(t, dir, fmt.Sprintf(trailCaddyfile, logPath, hashed, raw, hash), "http://"+hashed+"/")
-	waitFor(t, 10*time.Second, "the second site", func() bool {
-		conn, err := net.Dial("tcp", raw)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
+	tlsOnly := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := startCaddy(t, dir, fmt.Sprintf(trailCaddyfile, logPath, hashed, raw, hash, tlsOnly), "http://"+hashed+"/")
+	for _, site := range []string{raw, tlsOnly} {
+		waitFor(t, 10*time.Second, site, func() bool {
+			conn, err := net.Dial("tcp", site)
+			if err == nil {
+				conn.Close()
+			}
+			return err == nil
+		})
+	}
 
 	user, attacker, hostile := clientFrom("127.0.0.1"), clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
-	hashedURL, rawURL := "http://"+hashed+"/", "http://"+raw+"/"
+	hashedURL, rawURL, tlsOnlyURL := "http://"+hashed+"/", "http://"+raw+"/", "http://"+tlsOnly+"/"
 	// Basic credentials end the username at the first colon, so the
 	// first hostile name is logged as x","client_ip" and the forged
 	// address goes to the password; the others carry it whole. The user
@@ -127,7 +130,13 @@ func writeAuditTrail(t *testing.T) (string, []auditRecord) {
 		want   int
 	}{
 		// The user is busy enough to overflow any scenario that counted
-		// challenges and successes.
+		// challenges, successes or blocks the user did not cause.
+		{user, tlsOnlyURL, nil, 403},
+		{user, tlsOnlyURL, nil, 403},
+		{user, tlsOnlyURL, basicHeader("alice", password), 403},
+		{user, tlsOnlyURL, basicHeader("alice", password), 403},
+		{user, tlsOnlyURL, basicHeader("alice", password), 403},
+		{user, tlsOnlyURL, basicHeader("alice", password), 403},
 		{user, hashedURL, nil, 401},
 		{user, hashedURL, basicHeader("alice", password), 200},
 		{user, hashedURL, basicHeader("alice", "typo"), 401},
@@ -162,16 +171,10 @@ func writeAuditTrail(t *testing.T) (string, []auditRecord) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var records []auditRecord
-	seen := make(map[string]bool)
-	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		var fields map[string]any
-		if err := json.Unmarshal([]byte(line), &fields); err != nil {
-			t.Fatalf("audit line is not JSON: %v\n%s", err, line)
-		}
-		r := auditRecord{line: line, fields: fields}
-		records = append(records, r)
-		seen[r.str("event")] = true
+	events := jsonLines(t, string(data), auditLogger)
+	seen := make(map[any]bool)
+	for _, ev := range events {
+		seen[ev["event"]] = true
 	}
 	for _, event := range []string{
 		"authn_challenge", "authn_login_success", "authn_login_successafterfail",
@@ -181,12 +184,14 @@ func writeAuditTrail(t *testing.T) (string, []auditRecord) {
 			t.Fatalf("the audit trail has no %s event:\n%s", event, data)
 		}
 	}
-	for _, want := range []string{`\"client_ip\"`, `"attempted_user":"` + forgedIP + `"`, `\\x0a` + forgedIP, agentIP} {
+	for _, want := range []string{
+		`"reason":"cleartext_rejected"`, `"attempted_user_hash":"`, `\"client_ip\"`, `"attempted_user":"` + forgedIP + `"`, `\\x0a` + forgedIP, agentIP,
+	} {
 		if !strings.Contains(string(data), want) {
-			t.Fatalf("the audit trail lacks the hostile input %s:\n%s", want, data)
+			t.Fatalf("the audit trail lacks %s:\n%s", want, data)
 		}
 	}
-	return logPath, records
+	return logPath, events
 }
 
 // externalTool returns the path of a program the test drives.
@@ -222,16 +227,16 @@ func runTool(t *testing.T, name string, args ...string) string {
 }
 
 // TestFail2banFilter runs fail2ban-regex with examples/fail2ban on a real
-// audit trail: exactly the failures and blocks match, each with the
-// client_ip of its own event, never an address from hostile input; and
-// the jail loads with the filter.
+// audit trail: exactly the failures and the blocks of locked-out clients
+// match, each with the client_ip of its own event, never an address from
+// hostile input; and the jail loads with the filter.
 func TestFail2banFilter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: runs caddy and fail2ban")
 	}
 	regexTool := externalTool(t, "fail2ban-regex")
 	clientTool := externalTool(t, "fail2ban-client")
-	logPath, records := writeAuditTrail(t)
+	logPath, events := writeAuditTrail(t)
 	filter, err := filepath.Abs("examples/fail2ban/filter.d/caddy-basicaudit.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -242,9 +247,11 @@ func TestFail2banFilter(t *testing.T) {
 		time float64
 	}
 	var want []hit
-	for _, r := range records {
-		if e := r.str("event"); e == "authn_login_fail" || e == "authn_login_blocked" {
-			want = append(want, hit{r.str("client_ip"), r.fields["ts"].(float64)})
+	for _, ev := range events {
+		if ev["event"] == "authn_login_fail" || ev["reason"] == "locked_out" {
+			ip, _ := ev["client_ip"].(string)
+			ts, _ := ev["ts"].(float64)
+			want = append(want, hit{ip, ts})
 		}
 	}
 	var got []hit
@@ -259,7 +266,7 @@ func TestFail2banFilter(t *testing.T) {
 	}
 
 	if len(got) != len(want) {
-		t.Fatalf("fail2ban-regex matched %d lines, want the %d failures and blocks:\n%s", len(got), len(want), out)
+		t.Fatalf("fail2ban-regex matched %d lines, want the %d failures and lockout blocks:\n%s", len(got), len(want), out)
 	}
 	for i := range want {
 		// fail2ban keeps at most six decimals of the time, and none

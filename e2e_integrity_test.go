@@ -166,6 +166,18 @@ func TestE2EIntegrity(t *testing.T) {
 	if status, out := runVerify(t, "--key", keyFile, "--head", second[len(second)-1]["mac"].(string), logPath); status != 0 {
 		t.Fatalf("verify with the right head: exit %d\n%s", status, out)
 	}
+	// Without its first lines (rolled files deleted), a chain verifies
+	// only with --partial.
+	headless := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(headless, []byte(strings.Join(lines[5:], "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := runVerify(t, "--key", keyFile, headless); status != 1 {
+		t.Errorf("verify of a chain without its beginning: exit %d, want 1\n%s", status, out)
+	}
+	if status, out := runVerify(t, "--key", keyFile, "--partial", headless); status != 0 {
+		t.Errorf("verify --partial of a chain without its beginning: exit %d, want 0\n%s", status, out)
+	}
 	if status, _ := runVerify(t, "--key", filepath.Join(dir, "missing"), logPath); status != 2 {
 		t.Errorf("verify with an unreadable key: exit %d, want 2", status)
 	}
@@ -287,4 +299,53 @@ func readLines(t *testing.T, path string) []string {
 		lines = append(lines, sc.Text())
 	}
 	return lines
+}
+
+// TestE2EIntegrityECS: a sealed log under `schema ecs` verifies, links a
+// restarted chain to the previous one, and shows tampering.
+func TestE2EIntegrityECS(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte(integrityKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("ivy-pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	url := "http://" + site + "/"
+	config := strings.Replace(integrityCaddyfile(dir, site, string(hash), "in"), "\t\tivy ", "\t\tschema ecs\n\t\tivy ", 1)
+	for run := range 2 {
+		p := startCaddy(t, dir, config, url)
+		for i := range 6 {
+			get(t, url, nil)
+			get(t, url, basicHeader("ivy", "ivy-pass"))
+			get(t, url, basicHeader("ivy", fmt.Sprintf("wrong-%d-%d", run, i)))
+			time.Sleep(250 * time.Millisecond)
+		}
+		p.stop()
+	}
+	logPath := filepath.Join(dir, "audit.log")
+	lines := readLines(t, logPath)
+	if !strings.Contains(lines[0], `"event.sequence":1`) || !strings.Contains(lines[0], `"labels.chain":"`) {
+		t.Fatalf("first line lacks the ECS names of the chain fields: %s", lines[0])
+	}
+	status, out := runVerify(t, "--key", keyFile, logPath)
+	if status != 0 || !strings.Contains(out, "follows chain") {
+		t.Fatalf("verify: exit %d, want 0 with two linked chains\n%s", status, out)
+	}
+
+	mid := len(lines) / 3
+	for !strings.Contains(lines[mid], `"url.path":"/"`) {
+		mid++
+	}
+	lines[mid] = strings.Replace(lines[mid], `"url.path":"/"`, `"url.path":"/admin"`, 1)
+	tampered := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(tampered, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := runVerify(t, "--key", keyFile, tampered); status != 1 || !strings.Contains(out, "modified") {
+		t.Errorf("tampered ECS log: exit %d, want 1 naming a modification\n%s", status, out)
+	}
 }

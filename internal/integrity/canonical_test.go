@@ -51,7 +51,11 @@ func TestCanonicalAgreesWithDecodedLine(t *testing.T) {
 		{"int", 401},
 		{"negative int", -7},
 		{"zero", 0},
+		{"six digits", 999999},
+		{"seven digits", 1234567},
+		{"negative seven digits", -1234567},
 		{"int64", int64(1) << 52},
+		{"int64 max exact", int64(1)<<53 - 1},
 		{"uint64", uint64(1796399365)},
 		{"float", 0.96525323},
 		{"small float", 1e-7},
@@ -179,6 +183,8 @@ func TestParserStrings(t *testing.T) {
 		{`"\ude00\ud83d"`, "\ufffd\ufffd"},
 		{`"\ud83d\u0041"`, "\ufffdA"},
 		{"\"a\xffb\"", "a\ufffdb"},
+		{"\"abcdefgh\xffijklmnop\"", "abcdefgh\ufffdijklmnop"},
+		{"\"abcdefgh\u00e9ijklmnop\"", "abcdefghéijklmnop"},
 		{"\"\xed\xa0\x80\"", "\ufffd\ufffd\ufffd"},
 	}
 	for _, tt := range tests {
@@ -215,6 +221,8 @@ func TestParserRejectsInvalidJSON(t *testing.T) {
 		{`{"a":tru}`, false},
 		{`{"a":"b}`, false},
 		{"{\"a\":\"b\x01\"}", false},
+		{"{\"a\":\"abcdefgh\x1fijklmnop\"}", false},
+		{"{\"abcdefgh\x7fij\x1f\":1}", false},
 		{`{"a":"\x"}`, false},
 		{`{"a":"\u12"}`, false},
 		{`{a:1}`, false},
@@ -245,5 +253,29 @@ func TestKeyedSumIsHMAC(t *testing.T) {
 	m.Write(b)
 	if want := m.Sum(nil); !bytes.Equal(got[:], want) {
 		t.Errorf("keyedSum = %x, want HMAC-SHA256 %x", got, want)
+	}
+}
+
+func TestPrintableASCII(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"", true},
+		{"short", true},
+		{" ~ printable ascii, and longer than a word ~ ", true},
+		{"exactly8", true},
+		{"exactly\x1f", false},
+		{"\x00bcdefgh", false},
+		{"abcdefg\x7f is DEL, allowed", true},
+		{"abcdefgh\x80", false},
+		{"abcdefghijklmno\u00e9", false},
+		{"abcdefghijklmno\n", false},
+		{"\x20\x20\x20\x20\x20\x20\x20\x1f", false},
+	}
+	for _, tt := range tests {
+		if got := printableASCII([]byte(tt.s)); got != tt.want {
+			t.Errorf("printableASCII(%q) = %v, want %v", tt.s, got, tt.want)
+		}
 	}
 }

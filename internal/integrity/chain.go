@@ -18,6 +18,14 @@
 //
 // Verify checks log files as Caddy writes them, plain or gzip-compressed,
 // and names the first problem of each chain.
+//
+// What the chain cannot tell: whoever holds the current epoch key can
+// rewrite or add events sealed since the last checkpoint; events cut
+// from the end of a chain leave no trace in the chain itself, only in
+// the head the next chain names or the one given to Verify; and the
+// verifier reads the JSON encoder with Caddy's default keys (msg, level,
+// ts, logger, caller, stacktrace), so a log written with other keys, or
+// through a filter that changes fields, does not verify.
 package integrity
 
 import (
@@ -26,6 +34,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 )
 
@@ -80,7 +89,7 @@ func NewChain(key []byte) (*Chain, error) {
 	}
 	var raw [8]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, errors.New("creating chain: reading random id: " + err.Error())
+		return nil, fmt.Errorf("creating chain: reading random id: %w", err)
 	}
 	c := &Chain{
 		id:    hex.EncodeToString(raw[:]),
@@ -116,10 +125,13 @@ func evolve(k *[sha256.Size]byte) [sha256.Size]byte {
 // ID returns the chain's id.
 func (c *Chain) ID() string { return c.id }
 
-// Seal adds an event to the chain and returns the seq and mac fields to
-// write with it. The canonical form covers the fields plus seq and
-// chain, which Seal adds itself: the fields need not, and should not,
-// hold them. Seal does not keep or change the map.
+// Seal adds an event to the chain and returns the values of the seq and
+// mac fields to write with it, along with chain, the chain's ID. The
+// MAC covers msg, level, the fields (see Canonical) and seq and chain,
+// which Seal adds itself: the fields need not, and should not, hold
+// them. The fields should hold the event's own time, as a string field
+// time: ts is the encoder's rendering and is not covered. Seal does not
+// keep or change the map.
 func (c *Chain) Seal(msg, level string, fields map[string]any) (seq uint64, mac string) {
 	c.seq++
 	c.buf = appendCanonical(c.buf[:0], msg, level, fields, &chainFields{seq: c.seq, chain: c.id})

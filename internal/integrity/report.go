@@ -27,7 +27,7 @@ func WriteReport(w io.Writer, r Report) {
 			c.Chain, c.Verified, c.First, c.Last, c.Head.MAC)
 	}
 	if r.Skipped > 0 {
-		fmt.Fprintf(w, "%d lines skipped: not audit events\n", r.Skipped)
+		fmt.Fprintf(w, "lines skipped, not audit events: %d\n", r.Skipped)
 	}
 }
 

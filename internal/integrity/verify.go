@@ -65,7 +65,9 @@ type Report struct {
 	Chains []ChainReport
 
 	// Skipped counts the lines that are not audit events: lines of
-	// other loggers, and lines that are not JSON.
+	// other loggers, lines that are not JSON, and lines that look like
+	// audit events but name no chain, which count against the chain
+	// whose event is missing where they are.
 	Skipped int
 }
 
@@ -77,14 +79,19 @@ const (
 
 // Verify checks the integrity chains in the given log files, plain or
 // gzip-compressed (as Caddy rolls them) in any order, with the key the
-// events were sealed with. With head set, the last event of the newest
-// chain, the chain of the last audit event read, must have that MAC, or
-// the chain is reported truncated; a head found earlier in any chain
-// is fine too, since the log may have grown since head was noted.
+// events were sealed with. The files are read in the order of the time
+// field of their first audit events, and the events grouped by chain.
+//
+// With head set, the MAC of an event known to have been written (the
+// head stored at the last checkpoint, say), some verified event must
+// carry it: the log may have grown since, but not shrunk. If none does,
+// the newest chain, that of the last audit event read, is reported
+// truncated.
 //
 // Verify returns an error only for input it cannot use: an unreadable
-// file, a broken gzip stream, a malformed head, or no audit event at
-// all. Whatever it finds wrong in the events is in the report.
+// file, a broken gzip stream, a line over 64 MiB, a malformed head, or
+// no audit event at all. Whatever it finds wrong in the events is in
+// the report.
 func Verify(key []byte, files []string, head string) (Report, error) {
 	if len(key) == 0 {
 		return Report{}, errors.New("verifying: the key is empty")
@@ -300,7 +307,9 @@ func (v *verifier) readFile(fi int, path string, work, ordered chan<- *batch, fr
 		b := <-free
 		b.file, b.err = fi, nil
 		b.lines = b.lines[:0]
-		if need := len(carry) + chunkSize; cap(b.data) < need {
+		// A line longer than a chunk doubles the next read, so that
+		// reading it costs time in proportion to its length.
+		if need := len(carry) + max(chunkSize, len(carry)); cap(b.data) < need {
 			b.data = make([]byte, 0, need)
 		}
 		b.data = append(b.data[:0], carry...)

@@ -182,6 +182,14 @@ func TestTampering(t *testing.T) {
 			kind: KindModified, seq: 15, line: 15, inDetail: "duplicate key",
 		},
 		{
+			name: "duplicate empty key",
+			tamper: func(l *testLog) []string {
+				l.lines[14] = `{"":1,"":2,` + l.lines[14][1:]
+				return l.lines
+			},
+			kind: KindModified, seq: 15, line: 15, inDetail: `duplicate key ""`,
+		},
+		{
 			name: "line damaged beyond parsing",
 			tamper: func(l *testLog) []string {
 				l.lines[14] = l.lines[14][:len(l.lines[14])-20]
@@ -738,7 +746,7 @@ func TestWriteReport(t *testing.T) {
 	want := "chain " + l.chain.ID() + ": 40 events verified (seq 1..40), head " + l.chain.Head().MAC + "\n" +
 		"chain " + b.chain.ID() + ": follows chain " + l.chain.ID() + " at seq 40\n" +
 		"chain " + b.chain.ID() + ": modified at " + path + ":43 (seq 2): "
-	if got := out.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "\n1 lines skipped: not audit events\n") {
+	if got := out.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "\nlines skipped, not audit events: 1\n") {
 		t.Errorf("report:\n%s\nwant it to start with:\n%s", got, want)
 	}
 	if got := ExitCode(r); got != 1 {

@@ -13,7 +13,8 @@ import (
 // Limits of the verifier's bookkeeping.
 const (
 	// windowSize is how many events of a chain, from its first anomaly
-	// on, are looked at to tell what happened.
+	// on, are looked at to tell what happened. A line moved further
+	// than that is reported as deleted from where it belongs.
 	windowSize = 64
 	// recentSize is how many verified events per chain are remembered,
 	// to name the original of a duplicate and to check the head that
@@ -83,6 +84,18 @@ type seen struct {
 	pos pos
 }
 
+// recentEvents are the last events a chain verified, by seq modulo
+// their number.
+type recentEvents [recentSize]seen
+
+// find returns the remembered event with a seq, if any.
+func (r *recentEvents) find(seq uint64) (seen, bool) {
+	if r == nil || r[seq%recentSize].seq != seq {
+		return seen{}, false
+	}
+	return r[seq%recentSize], true
+}
+
 // chainState is the verification of one chain.
 type chainState struct {
 	id       string
@@ -107,7 +120,9 @@ type chainState struct {
 	pending    walkState
 	pendingPos pos
 
-	recent      [recentSize]seen
+	// recent and checkpoints are made at the first verified event: a
+	// log may name any number of chains that never verify.
+	recent      *recentEvents
 	checkpoints map[uint64]seen
 }
 
@@ -140,7 +155,7 @@ func (v *verifier) consume(b *batch, r *record) {
 	}
 	c := v.chains[string(r.chain.of(b.arena))]
 	if c == nil {
-		c = &chainState{id: string(r.chain.of(b.arena)), checkpoints: make(map[uint64]seen)}
+		c = &chainState{id: string(r.chain.of(b.arena))}
 		v.chains[c.id] = c
 		v.order = append(v.order, c)
 	}
@@ -179,7 +194,7 @@ func (v *verifier) add(c *chainState, e *event) {
 		v.accept(c, e)
 		return
 	}
-	c.window = append(make([]event, 0, windowSize), e.clone())
+	c.window = []event{e.clone()}
 	c.pending = c.state
 	c.pendingPos = c.lastPos
 }
@@ -201,6 +216,10 @@ func (v *verifier) accept(c *chainState, e *event) {
 		c.first = e.seq
 	}
 	c.last, c.lastSeq, c.lastPos = e.seq, e.seq, e.pos
+	if c.recent == nil {
+		c.recent = new(recentEvents)
+		c.checkpoints = make(map[uint64]seen)
+	}
 	c.recent[e.seq%recentSize] = seen{e.seq, e.mac, e.pos}
 	if e.kind == eventCheckpoint {
 		c.checkpoints[e.seq] = seen{e.seq, e.mac, e.pos}
@@ -225,7 +244,7 @@ func (v *verifier) anchor(c *chainState, e *event) {
 	c.missing = &Problem{
 		Kind: KindDeleted, Chain: c.id, Seq: 1,
 		File: v.files[e.pos.file].path, Line: e.pos.line,
-		Detail: fmt.Sprintf("seq %s are not in the files, so the chain's first event present, seq %d, cannot be verified (older rolled files missing?)",
+		Detail: fmt.Sprintf("the chain's start, seq %s, is not in the files, and the first event present, seq %d, cannot be verified without it (older rolled files missing?)",
 			seqRange(1, e.seq-1), e.seq),
 	}
 	if e.bad != "" {
@@ -373,7 +392,7 @@ func (v *verifier) unplaced(c *chainState, st walkState, w []event) *Problem {
 
 // againDetail describes an event whose seq the chain has passed.
 func (v *verifier) againDetail(c *chainState, e *event, st walkState) string {
-	if s := c.recent[e.seq%recentSize]; s.seq == e.seq {
+	if s, ok := c.recent.find(e.seq); ok {
 		if s.mac == e.mac {
 			return fmt.Sprintf("a copy of seq %d at %s", e.seq, v.where(s.pos))
 		}
@@ -450,7 +469,7 @@ func (v *verifier) finish() {
 // macOf returns the MAC and position of a verified event, if the chain
 // still remembers it: a checkpoint, or one of the last events.
 func (c *chainState) macOf(seq uint64) ([32]byte, pos, bool) {
-	if s := c.recent[seq%recentSize]; s.seq == seq {
+	if s, ok := c.recent.find(seq); ok {
 		return s.mac, s.pos, true
 	}
 	if s, ok := c.checkpoints[seq]; ok {

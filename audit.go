@@ -86,8 +86,9 @@ type attempt struct {
 	cacheHit       bool
 	verifyDuration time.Duration
 
-	failures      int  // recent failures of the client, on refusals
-	afterFailures bool // a success after recent failures of the user
+	failures      int             // recent failures of the client, on refusals
+	followUps     lockout.Failure // the locks and detections a failure started
+	afterFailures bool            // a success after recent failures of the user
 
 	// shownUser and userHash are the presented username as the
 	// unknown_usernames policy allows it to be logged: in clear, as a
@@ -120,6 +121,9 @@ func (att *attempt) setDecision(outcome, reason string, policy usernamePolicy) {
 	}
 	if outcome != outcomeSuccess && att.shownUser != "" {
 		extra.Set(zap.String("attempted_user", att.shownUser))
+	}
+	if outcome != outcomeSuccess && att.userHash != "" {
+		extra.Set(zap.String("attempted_user_hash", att.userHash))
 	}
 }
 
@@ -393,32 +397,31 @@ func sanitize(s string, limit int) string {
 
 	const hexDigits = "0123456789abcdef"
 	buf := make([]byte, 0, min(len(s), limit)+8)
+	cut := 0 // where to cut so that the mark still fits within limit
 	for i := 0; i < len(s); {
+		if len(buf) <= limit-len(cutMark) {
+			cut = len(buf)
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		piece := s[i : i+size]
-		var escaped []byte
 		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
 			for j := 0; j < len(piece); j++ {
 				c := piece[j]
-				escaped = append(escaped, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+				buf = append(buf, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
 			}
-		}
-		n := len(piece)
-		if escaped != nil {
-			n = len(escaped)
-		}
-		if len(buf)+n > limit {
-			return string(buf) + "…"
-		}
-		if escaped != nil {
-			buf = append(buf, escaped...)
 		} else {
 			buf = append(buf, piece...)
+		}
+		if len(buf) > limit {
+			return string(buf[:cut]) + cutMark
 		}
 		i += size
 	}
 	return string(buf)
 }
+
+// cutMark ends a value cut at its limit.
+const cutMark = "…"
 
 func plainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -81,10 +81,10 @@ func (a *AuditedBasicAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	case 1:
 		a.HashAlgorithm = args[0]
 		if a.HashAlgorithm != "bcrypt" && a.HashAlgorithm != "argon2id" {
-			return d.Errf("unrecognized hash algorithm: %s", a.HashAlgorithm)
+			return d.Errf("unrecognized hash algorithm: %s", shown(a.HashAlgorithm))
 		}
 	default:
-		return d.ArgErr()
+		return argErr(d)
 	}
 
 	var accountLines []caddyfile.Token
@@ -101,7 +101,7 @@ func (a *AuditedBasicAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if name == "user" {
 			accountLines = append(accountLines, d.Token())
 			if !d.NextArg() {
-				return d.ArgErr()
+				return argErr(d)
 			}
 			if err := a.unmarshalAccount(d, d.Val()); err != nil {
 				return err
@@ -171,10 +171,10 @@ func accountLine(d *caddyfile.Dispenser) bool {
 func (a *AuditedBasicAuth) unmarshalAccount(d *caddyfile.Dispenser, username string) error {
 	var hash string
 	if !d.Args(&hash) {
-		return d.ArgErr()
+		return argErr(d)
 	}
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d)
 	}
 	if username == "" || hash == "" {
 		return d.Err("username and password hash cannot be empty")
@@ -204,7 +204,7 @@ func (a *AuditedBasicAuth) checkAccounts(lines []caddyfile.Token) error {
 			// Most likely a misspelt setting rather than a user with a
 			// plaintext password.
 			return fmt.Errorf("unrecognized subdirective: %s (read as a user, its hash is not a password hash), at %s:%d",
-				acct.Username, tok.File, tok.Line)
+				shown(acct.Username), tok.File, tok.Line)
 		}
 		if _, err := parseAccount(acct.Username, acct.Password, named, allowLegacy); err != nil {
 			return fmt.Errorf("%v, at %s:%d", err, tok.File, tok.Line)
@@ -239,17 +239,17 @@ func (a *AuditedBasicAuth) unmarshalSubdirective(d *caddyfile.Dispenser, name st
 			a.RequireTLS = "strict"
 		}
 		if d.NextArg() {
-			return d.ArgErr()
+			return argErr(d)
 		}
 		return nil
 	}
 
 	var value string
 	if !d.Args(&value) {
-		return d.ArgErr()
+		return argErr(d)
 	}
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d)
 	}
 	var err error
 	switch name {
@@ -328,7 +328,7 @@ func (a *AuditedBasicAuth) unmarshalLockout(d *caddyfile.Dispenser) error {
 		case "trusted_networks":
 			networks := d.RemainingArgs()
 			if len(networks) == 0 {
-				return d.ArgErr()
+				return argErr(d)
 			}
 			for _, n := range networks {
 				if _, err := parseNetwork(n); err != nil {
@@ -339,7 +339,7 @@ func (a *AuditedBasicAuth) unmarshalLockout(d *caddyfile.Dispenser) error {
 			return nil
 		case "off":
 			if d.NextArg() {
-				return d.ArgErr()
+				return argErr(d)
 			}
 			lc.Off = true
 			return nil
@@ -395,7 +395,7 @@ func (a *AuditedBasicAuth) unmarshalIntegrity(d *caddyfile.Dispenser) error {
 // arguments of its own.
 func unmarshalBlock(d *caddyfile.Dispenser, block string, setting func(name string) error) error {
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d)
 	}
 	seen := make(map[string]bool)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
@@ -411,11 +411,29 @@ func unmarshalBlock(d *caddyfile.Dispenser, block string, setting func(name stri
 	return nil
 }
 
+// argErr is Caddy's wrong-argument-count error without the token, which
+// could be a password hash in the wrong place.
+func argErr(d *caddyfile.Dispenser) error {
+	return d.Errf("wrong argument count or unexpected line ending after %s", shown(d.Val()))
+}
+
+// shown is a token as an error may show it: a password hash is never
+// repeated, wherever it stands.
+func shown(token string) string {
+	if hash, err := passwords.Parse(token); err == nil && hash.Format() != passwords.Plaintext {
+		return "a password hash"
+	}
+	if strings.HasPrefix(token, "$") || strings.HasPrefix(token, "{SHA") {
+		return "a password hash"
+	}
+	return token
+}
+
 // oneArg reads the single argument of the current line.
 func oneArg(d *caddyfile.Dispenser) (string, error) {
 	var value string
 	if !d.Args(&value) || d.NextArg() {
-		return "", d.ArgErr()
+		return "", argErr(d)
 	}
 	return value, nil
 }

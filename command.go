@@ -101,7 +101,21 @@ func runVerify(w io.Writer, keyFile, head string, partial bool, logs []string) i
 		}
 	}
 	integrity.WriteReport(w, report)
+	if wrongKey(report) {
+		fmt.Fprintln(w, "every chain fails at its first event: check that the key is the one the logs were written with")
+	}
 	return integrity.ExitCode(report)
+}
+
+// wrongKey reports whether every chain failed at its first event, which
+// is what a wrong key looks like.
+func wrongKey(r integrity.Report) bool {
+	for _, c := range r.Chains {
+		if c.Problem == nil || c.Problem.Seq != 1 || c.Verified != 0 {
+			return false
+		}
+	}
+	return len(r.Chains) > 0
 }
 
 // integrityKey reads the key as Caddy's {file.*} placeholder would: the

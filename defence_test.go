@@ -61,6 +61,14 @@ func TestLockoutBlocksWithoutVerifying(t *testing.T) {
 	if _, ok := blocked[0]["verify_duration"]; ok {
 		t.Errorf("blocked event carries verify_duration: %v", blocked[0])
 	}
+	// The lock's event follows the failure that started it.
+	var order []string
+	for _, e := range auditEntries(logs) {
+		order = append(order, e.ContextMap()["event"].(string))
+	}
+	if len(order) < 4 || order[2] != "authn_login_fail" || order[3] != "authn_login_lock" {
+		t.Errorf("events in order %v, want the third failure then the lock", order)
+	}
 	locks := events(logs, "authn_login_lock")
 	if len(locks) != 1 || locks[0]["client_ip"] != "192.0.2.10" || locks[0]["duration"] != 600.0 || locks[0]["lock"] != "client" {
 		t.Errorf("lock events = %v, want one for 192.0.2.10 of 600s", locks)

@@ -142,6 +142,9 @@ func TestE2EExample(t *testing.T) {
 	if access[1]["user_id"] != "alice" || access[2]["auth_reason"] != "wrong_password" || access[2]["attempted_user"] != "alice" {
 		t.Errorf("access log lacks user_id, auth_reason or attempted_user: %v / %v", access[1], access[2])
 	}
+	if access[3]["attempted_user_hash"] != events[3]["attempted_user_hash"] || access[3]["attempted_user"] != nil {
+		t.Errorf("access log of the unknown user: %v, want only its keyed hash", access[3])
+	}
 }
 
 func TestE2EDropInExample(t *testing.T) {

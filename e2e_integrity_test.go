@@ -178,6 +178,13 @@ func TestE2EIntegrity(t *testing.T) {
 	if status, out := runVerify(t, "--key", keyFile, "--partial", headless); status != 0 {
 		t.Errorf("verify --partial of a chain without its beginning: exit %d, want 0\n%s", status, out)
 	}
+	wrongKey := filepath.Join(t.TempDir(), "wrong.key")
+	if err := os.WriteFile(wrongKey, []byte("not-the-key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := runVerify(t, "--key", wrongKey, logPath); status != 1 || !strings.Contains(out, "check that the key") {
+		t.Errorf("verify with a wrong key: exit %d, want 1 with a hint about the key\n%s", status, out)
+	}
 	if status, _ := runVerify(t, "--key", filepath.Join(dir, "missing"), logPath); status != 2 {
 		t.Errorf("verify with an unreadable key: exit %d, want 2", status)
 	}

@@ -2,6 +2,7 @@ package basicaudit
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,6 @@ var ecsNames = map[string]string{
 	"client_ip":           "source.ip",
 	"remote_ip":           "client.ip",
 	"method":              "http.request.method",
-	"host":                "url.domain",
 	"path":                "url.path",
 	"user_agent":          "user_agent.original",
 	"request_id":          "http.request.id",
@@ -90,6 +90,18 @@ func (e ecsEncoder) AddString(key, val string) {
 		return
 	case "proto":
 		e.ObjectEncoder.AddString("http.version", strings.TrimPrefix(val, "HTTP/"))
+		return
+	case "host":
+		// ECS keeps the port apart from the domain.
+		host, port, err := net.SplitHostPort(val)
+		if err != nil {
+			e.ObjectEncoder.AddString("url.domain", val)
+			return
+		}
+		e.ObjectEncoder.AddString("url.domain", host)
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+			e.ObjectEncoder.AddInt64("url.port", int64(n))
+		}
 		return
 	}
 	if name, ok := ecsNames[key]; ok {

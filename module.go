@@ -218,7 +218,13 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 	}
 
 	repl := caddy.NewReplacer()
-	a.hashKey, err = secretKey(repl.ReplaceKnown(a.HashKey, ""))
+	hashKey := repl.ReplaceKnown(a.HashKey, "")
+	if a.HashKey != "" && hashKey == "" {
+		// An unset variable would otherwise pass unnoticed, and hashes
+		// would differ between instances.
+		a.logger.Warn("hash_key is empty once its placeholders are replaced; using a random key per process")
+	}
+	a.hashKey, err = secretKey(hashKey)
 	if err != nil {
 		return fmt.Errorf("hash_key: %v", err)
 	}
@@ -417,11 +423,17 @@ func (a *AuditedBasicAuth) recordFailure(att *attempt, client netip.Addr, key ve
 	fp := binary.LittleEndian.Uint64(key[:8])
 	f := a.defence.tracker.Failure(&a.lockPolicy, client, att.username, fp, now)
 	att.failures = f.Count
-	for _, l := range f.Locks {
+	att.followUps = f
+}
+
+// logFollowUps writes the locks and detections that a failure started,
+// after the failure's own event.
+func (a *AuditedBasicAuth) logFollowUps(att *attempt) {
+	for _, l := range att.followUps.Locks {
 		locksTotal.WithLabelValues(l.Kind).Inc()
 		a.logLock(att, l)
 	}
-	for _, d := range f.Detections {
+	for _, d := range att.followUps.Detections {
 		detectionsTotal.WithLabelValues(d.Pattern).Inc()
 		a.logDetection(att, d)
 	}
@@ -536,6 +548,7 @@ func (a *AuditedBasicAuth) refuse(w http.ResponseWriter, att *attempt, outcome, 
 	att.setDecision(outcome, reason, a.policy)
 	eventsTotal.WithLabelValues(outcome, reason).Inc()
 	a.logRefusal(att, outcome, reason)
+	a.logFollowUps(att)
 
 	w.Header().Set("WWW-Authenticate", a.challenge)
 	if outcome == outcomeChallenge {

@@ -513,12 +513,20 @@ func TestSanitize(t *testing.T) {
 		{"latin1 \xe9", 20, `latin1 \xe9`},
 		{"jörg", 10, "jörg"},
 		{"ab\u202ecd", 20, `ab\xe2\x80\xaecd`},
-		{"abcdefghij", 5, "abcde…"},
-		{"ab\ncd", 4, "ab…"},
+		// Cut values end with the mark, within the limit.
+		{"abcdefghij", 8, "abcde…"},
+		{"abcdefghij", 10, "abcdefghij"},
+		{"ab\ncd", 7, "ab…"},
+		{"jörgjörg", 8, "jörg…"},
+		{strings.Repeat("u", 300), 256, strings.Repeat("u", 253) + "…"},
 	}
 	for _, tt := range tests {
-		if got := sanitize(tt.in, tt.limit); got != tt.want {
+		got := sanitize(tt.in, tt.limit)
+		if got != tt.want {
 			t.Errorf("sanitize(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+		if len(got) > tt.limit {
+			t.Errorf("sanitize(%q, %d) is %d bytes, over the limit", tt.in, tt.limit, len(got))
 		}
 	}
 }

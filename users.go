@@ -190,6 +190,10 @@ func (s *userStore) reload() (bool, error) {
 
 	s.accounts.Store(set)
 	s.warnWeak(set, prev)
+	if len(set.byName) == 0 {
+		s.logger.Warn("no accounts: the users file holds none and none is configured inline; every login fails",
+			zap.String("users_file", s.path))
+	}
 	s.stat, s.digest = info, digest
 	return true, nil
 }

@@ -22,6 +22,9 @@ var (
 		Help:      "Requests decided, by outcome and reason.",
 	}, []string{"outcome", "reason"})
 
+	// successesTotal is the hot path's counter, looked up once.
+	successesTotal = eventsTotal.WithLabelValues(outcomeSuccess, "")
+
 	verifyDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "caddy",
 		Subsystem: "audited_basic_auth",

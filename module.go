@@ -410,7 +410,9 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 		a.cache.Add(key, acct, now)
 	}
 
-	if tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
+	// A cached success is a logged-in user's further request, not a
+	// login, so it cannot be a success after failures.
+	if !att.cacheHit && tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
 		att.afterFailures = true
 	}
 	return a.admit(w, r, &att, next)
@@ -518,13 +520,13 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 func (a *AuditedBasicAuth) admit(w http.ResponseWriter, r *http.Request, att *attempt, next caddyhttp.Handler) error {
 	att.repl.Set("http.auth.user.id", att.username)
 	att.setDecision(outcomeSuccess, "", a.policy)
-	eventsTotal.WithLabelValues(outcomeSuccess, "").Inc()
+	successesTotal.Inc()
 
 	if !a.successes.logs(att) {
 		return next.ServeHTTP(w, r)
 	}
 
-	sw := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	sw := &statusWriter{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	err := next.ServeHTTP(sw, r)
 	att.status = sw.status
 	if err != nil {
@@ -607,7 +609,7 @@ func challengeHeader(realm string) string {
 // Caddy's wrapper so that flushing, hijacking and pushing still reach the
 // underlying writer through http.ResponseController.
 type statusWriter struct {
-	*caddyhttp.ResponseWriterWrapper
+	caddyhttp.ResponseWriterWrapper
 	status int
 }
 

@@ -2,6 +2,8 @@ package basicaudit
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -118,4 +121,30 @@ func BenchmarkFailureWrongPassword(b *testing.B) {
 	a := benchHandler(b, "all")
 	a.lockPolicy.Failures = 0
 	benchServe(b, a, basic("alice", "wrong"))
+}
+
+// BenchmarkBasicAuthCached is Caddy's own basic_auth on the same request
+// and account, with its hash cache on as the Caddyfile sets it: the
+// baseline of BenchmarkSuccessCached.
+func BenchmarkBasicAuthCached(b *testing.B) {
+	raw, _ := json.Marshal(map[string]any{
+		"hash":       map[string]any{"algorithm": "bcrypt"},
+		"accounts":   []map[string]string{{"username": "alice", "password": base64.StdEncoding.EncodeToString([]byte(aliceHash))}},
+		"hash_cache": map[string]any{},
+	})
+	h := &caddyauth.Authentication{ProvidersRaw: caddy.ModuleMap{"http_basic": raw}}
+	ctx, cancel := caddyContext()
+	b.Cleanup(cancel)
+	if err := h.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	auth := basic("alice", alicePassword)
+	w := httptest.NewRecorder()
+	if err := h.ServeHTTP(w, benchRequest(auth), okNext); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.ServeHTTP(w, benchRequest(auth), okNext)
+	}
 }

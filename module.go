@@ -98,7 +98,7 @@ type AuditedBasicAuth struct {
 	// than 8 characters or of a zxcvbn score below 2; or when its hash is
 	// weak. `warn` logs an `authn_weak_credential` event once per user and
 	// hash; `reject` also refuses the login with 403; `off` checks
-	// nothing. Only logins that compute a hash are checked, so cached
+	// nothing, not even the hashes at load. Only logins that compute a hash are checked, so cached
 	// requests cost nothing. Default: `warn`.
 	WeakCredentials string `json:"weak_credentials,omitempty"`
 
@@ -235,6 +235,7 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.users = newUserStore(inline, a.UsersFile, allowLegacy, a.logger)
+	a.users.quietWeak = a.WeakCredentials == "off"
 	if err := a.users.load(); err != nil {
 		return err
 	}

@@ -101,6 +101,7 @@ type userStore struct {
 	inline      []*account
 	path        string
 	allowLegacy bool
+	quietWeak   bool // weak_credentials off: no warnings about weak hashes
 	logger      *zap.Logger
 
 	accounts atomic.Pointer[accountSet]
@@ -201,6 +202,9 @@ func (s *userStore) reload() (bool, error) {
 // warnWeak logs one warning for each account of set with a weak hash
 // that prev did not hold already. The hash itself is never logged.
 func (s *userStore) warnWeak(set, prev *accountSet) {
+	if s.quietWeak {
+		return
+	}
 	for name, acct := range set.byName {
 		if prev != nil && prev.byName[name] == acct {
 			continue

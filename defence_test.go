@@ -268,3 +268,19 @@ func TestRequireTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestSuccessAfterFailWhenCached: a success served from the cache still
+// reports the failures that other clients made on the account since.
+func TestSuccessAfterFailWhenCached(t *testing.T) {
+	a, logs := newHandler(t, twoUsers())
+	serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.10", noContent)
+	serveFrom(t, a, request(basic("alice", "guess")), "198.51.100.7", noContent)
+	res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.10", noContent)
+	if res.status != 204 {
+		t.Fatalf("status %d", res.status)
+	}
+	after := events(logs, "authn_login_successafterfail")
+	if len(after) != 1 || after[0]["cache_hit"] != true {
+		t.Errorf("successafterfail events = %v, want one, from the cache", after)
+	}
+}

@@ -411,9 +411,9 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 		a.cache.Add(key, acct, now)
 	}
 
-	// A cached success is a logged-in user's further request, not a
-	// login, so it cannot be a success after failures.
-	if !att.cacheHit && tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
+	// Cached successes count too: the same password from another
+	// client after failures on the account is what this event is for.
+	if tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
 		att.afterFailures = true
 	}
 	return a.admit(w, r, &att, next)

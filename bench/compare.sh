@@ -31,7 +31,9 @@ audited=127.0.0.1:19082
 
 run_policy() {
 	local policy=$1 extra=${2:-} label=${3:-$1}
-	rm -f "$out/access.log" "$out/audit.log"
+	# Rolling is off: the gzip compression of a rolled file would land on
+	# whichever site's round happens to run at the time.
+	rm -f "$out"/access*.log* "$out"/audit*.log*
 	cat >"$out/Caddyfile" <<CADDY
 {
 	admin 127.0.0.1:19019
@@ -39,14 +41,18 @@ run_policy() {
 		output discard
 	}
 	log audit {
-		output file $out/audit.log
+		output file $out/audit.log {
+			roll_disabled
+		}
 		format json
 		include http.handlers.audited_basic_auth.audit
 	}
 }
 http://$basic {
 	log {
-		output file $out/access.log
+		output file $out/access.log {
+			roll_disabled
+		}
 	}
 	basic_auth {
 		bench $hash
@@ -55,7 +61,9 @@ http://$basic {
 }
 http://$audited {
 	log {
-		output file $out/access.log
+		output file $out/access.log {
+			roll_disabled
+		}
 	}
 	audited_basic_auth {
 		log_successes $policy

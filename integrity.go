@@ -51,6 +51,7 @@ const (
 type auditChain struct {
 	mu    sync.Mutex
 	chain *integrity.Chain
+	enc   *zapcore.MapObjectEncoder // the fields of the event being sealed
 
 	// The logger and storage of the most recently provisioned handler:
 	// those of an older config may be closed after a reload.
@@ -237,7 +238,13 @@ func (c *auditChain) writeLocked(logger *zap.Logger, schema string, level zapcor
 	fields = append(fields, zap.String("time", ce.Time.UTC().Format(time.RFC3339Nano)))
 	fields = schemaFields(schema, fields)
 
-	enc := zapcore.NewMapObjectEncoder()
+	// The encoder is reused under the lock; the events open no
+	// namespace, so clearing its map resets it.
+	if c.enc == nil {
+		c.enc = zapcore.NewMapObjectEncoder()
+	}
+	enc := c.enc
+	clear(enc.Fields)
 	for _, f := range fields {
 		f.AddTo(enc)
 	}

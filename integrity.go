@@ -51,7 +51,7 @@ const (
 type auditChain struct {
 	mu    sync.Mutex
 	chain *integrity.Chain
-	enc   *zapcore.MapObjectEncoder // the fields of the event being sealed
+	enc   *sealEncoder // the fields of the event being sealed
 
 	// The logger and storage of the most recently provisioned handler:
 	// those of an older config may be closed after a reload.
@@ -238,20 +238,66 @@ func (c *auditChain) writeLocked(logger *zap.Logger, schema string, level zapcor
 	fields = append(fields, zap.String("time", ce.Time.UTC().Format(time.RFC3339Nano)))
 	fields = schemaFields(schema, fields)
 
-	// The encoder is reused under the lock; the events open no
-	// namespace, so clearing its map resets it.
+	// The collector is reused under the lock.
 	if c.enc == nil {
-		c.enc = zapcore.NewMapObjectEncoder()
+		c.enc = &sealEncoder{MapObjectEncoder: zapcore.NewMapObjectEncoder()}
 	}
 	enc := c.enc
-	clear(enc.Fields)
+	enc.reset()
 	for _, f := range fields {
 		f.AddTo(enc)
 	}
-	seq, mac := c.chain.Seal(msg, level.String(), enc.Fields)
+	seq, mac := c.chain.SealFields(msg, level.String(), enc.collected())
 	ce.Write(append(fields, schemaFields(schema, []zap.Field{
 		zap.Uint64("seq", seq),
 		zap.String("chain", c.chain.ID()),
 		zap.String("mac", mac),
 	})...)...)
+}
+
+// sealEncoder collects the fields of an event for sealing. Strings,
+// booleans and the numbers the events use are kept unboxed; any other
+// kind of field goes to the embedded map encoder, in the form Seal takes.
+type sealEncoder struct {
+	*zapcore.MapObjectEncoder
+	fields []integrity.Field
+}
+
+func (e *sealEncoder) reset() {
+	e.fields = e.fields[:0]
+	clear(e.MapObjectEncoder.Fields)
+}
+
+// collected returns every field added since reset.
+func (e *sealEncoder) collected() []integrity.Field {
+	for k, v := range e.MapObjectEncoder.Fields {
+		e.fields = append(e.fields, integrity.Field{Key: k, Kind: integrity.KindAny, Any: v})
+	}
+	return e.fields
+}
+
+func (e *sealEncoder) AddString(k, v string) {
+	e.fields = append(e.fields, integrity.Field{Key: k, Kind: integrity.KindString, Str: v})
+}
+
+func (e *sealEncoder) AddBool(k string, v bool) {
+	f := integrity.Field{Key: k, Kind: integrity.KindBool}
+	if v {
+		f.Num = 1
+	}
+	e.fields = append(e.fields, f)
+}
+
+func (e *sealEncoder) AddInt(k string, v int) { e.AddInt64(k, int64(v)) }
+
+func (e *sealEncoder) AddInt64(k string, v int64) {
+	e.fields = append(e.fields, integrity.Field{Key: k, Kind: integrity.KindNumber, Num: float64(v)})
+}
+
+func (e *sealEncoder) AddUint64(k string, v uint64) {
+	e.fields = append(e.fields, integrity.Field{Key: k, Kind: integrity.KindNumber, Num: float64(v)})
+}
+
+func (e *sealEncoder) AddFloat64(k string, v float64) {
+	e.fields = append(e.fields, integrity.Field{Key: k, Kind: integrity.KindFloat, Num: v})
 }

@@ -101,6 +101,17 @@ func runVerify(w io.Writer, keyFile, head string, partial bool, logs []string) i
 		}
 	}
 	integrity.WriteReport(w, report)
+	present := make(map[string]bool, len(report.Chains))
+	for _, c := range report.Chains {
+		present[c.Chain] = true
+	}
+	for _, c := range report.Chains {
+		// Not an error: retention may have removed it. But an analyst
+		// should know that the files do not hold it.
+		if p := c.PrevHead; p != nil && !present[p.Chain] {
+			fmt.Fprintf(w, "chain %s: not in the files (named by the start of chain %s, ended at seq %d)\n", p.Chain, c.Chain, p.Seq)
+		}
+	}
 	if wrongKey(report) {
 		fmt.Fprintln(w, "every chain fails at its first event: check that the key is the one the logs were written with")
 	}

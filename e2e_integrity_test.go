@@ -178,6 +178,15 @@ func TestE2EIntegrity(t *testing.T) {
 	if status, out := runVerify(t, "--key", keyFile, "--partial", headless); status != 0 {
 		t.Errorf("verify --partial of a chain without its beginning: exit %d, want 0\n%s", status, out)
 	}
+	// Only the second chain: intact, but the first is named as absent.
+	secondOnly := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(secondOnly, []byte(strings.Join(lines[len(first):], "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := runVerify(t, "--key", keyFile, secondOnly); status != 0 || !strings.Contains(out, "chain "+order[0]+": not in the files") {
+		t.Errorf("verify of the second chain alone: exit %d, want 0 naming the absent first chain\n%s", status, out)
+	}
+
 	wrongKey := filepath.Join(t.TempDir(), "wrong.key")
 	if err := os.WriteFile(wrongKey, []byte("not-the-key"), 0o600); err != nil {
 		t.Fatal(err)

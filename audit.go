@@ -52,13 +52,13 @@ const (
 	eventChallenge        = "authn_challenge"
 	eventBlocked          = "authn_login_blocked"
 
-	msgWeak     = "weak credential in use"
-	eventWeak   = "authn_weak_credential"
 	msgLock     = "client locked out"
 	msgDetected = "attack suspected"
+	msgWeak     = "weak credential in use"
 
 	eventLock    = "authn_login_lock"
 	eventFailMax = "authn_login_fail_max"
+	eventWeak    = "authn_weak_credential"
 )
 
 // Limits of client-supplied values in events, in bytes.
@@ -66,6 +66,7 @@ const (
 	maxUserAgent = 256
 	maxUsername  = 128
 	maxHost      = 256
+	maxRealm     = 256
 	maxPath      = 1024
 	maxMethod    = 32
 	maxProto     = 16
@@ -77,10 +78,10 @@ type attempt struct {
 	request *http.Request
 	repl    *caddy.Replacer
 
-	client    netip.Addr
-	username  string // as presented; the authenticated user on success
-	userKnown bool
-	status    int
+	client   netip.Addr
+	username string   // as presented; the authenticated user on success
+	account  *account // the configured account so named, if any
+	status   int
 
 	verified       bool // a hash was computed
 	cacheHit       bool
@@ -101,17 +102,19 @@ type attempt struct {
 // setDecision applies the username policy and publishes the decision in
 // placeholders and in the access log.
 func (att *attempt) setDecision(outcome, reason string, policy usernamePolicy) {
-	if outcome != outcomeSuccess {
+	refused := outcome != outcomeSuccess
+	if refused {
 		att.showUser(policy)
 	}
 
 	att.repl.Set("http.auth.outcome", outcome)
 	att.repl.Set("http.auth.reason", reason)
-	if outcome != outcomeSuccess && att.shownUser != "" {
+	if refused && att.shownUser != "" {
 		att.repl.Set("http.auth.candidate.id", att.shownUser)
 	}
 
-	extra, ok := att.request.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
+	ctx := att.request.Context()
+	extra, ok := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
 	if !ok {
 		return
 	}
@@ -119,11 +122,10 @@ func (att *attempt) setDecision(outcome, reason string, policy usernamePolicy) {
 	if reason != "" {
 		extra.Set(zap.String("auth_reason", reason))
 	}
-	if outcome != outcomeSuccess && att.shownUser != "" {
-		extra.Set(zap.String("attempted_user", att.shownUser))
-	}
-	if outcome != outcomeSuccess && att.userHash != "" {
-		extra.Set(zap.String("attempted_user_hash", att.userHash))
+	if refused {
+		for _, f := range att.userFields() {
+			extra.Set(f)
+		}
 	}
 }
 
@@ -133,7 +135,7 @@ func (att *attempt) showUser(policy usernamePolicy) {
 		return
 	}
 	att.shown = true
-	clear, hashed := policy.show(att.username, att.userKnown)
+	clear, hashed := policy.show(att.username, att.account != nil)
 	att.shownUser, att.userHash = sanitize(clear, maxUsername), hashed
 }
 
@@ -147,7 +149,7 @@ func (a *AuditedBasicAuth) logSuccess(att *attempt) {
 		attempt: att,
 		event:   event,
 		outcome: outcomeSuccess,
-		realm:   a.Realm,
+		realm:   a.loggedRealm,
 	}))
 }
 
@@ -166,7 +168,7 @@ func (a *AuditedBasicAuth) logRefusal(att *attempt, outcome, reason string) {
 		event:   event,
 		outcome: outcome,
 		reason:  reason,
-		realm:   a.Realm,
+		realm:   a.loggedRealm,
 	}))
 }
 
@@ -186,7 +188,7 @@ func (a *AuditedBasicAuth) logLock(att *attempt, l lockout.Lock) {
 		zap.String("until", l.Until.UTC().Format(time.RFC3339)),
 		zap.Int("repeat", l.Repeat),
 		zap.Int("failures", att.failures),
-		zap.String("realm", sanitize(a.Realm, maxHost)),
+		zap.String("realm", a.loggedRealm),
 	)
 	a.emit(zapcore.WarnLevel, msgLock, fields...)
 }
@@ -203,7 +205,7 @@ func (a *AuditedBasicAuth) logDetection(att *attempt, d lockout.Detection) {
 	} else {
 		fields = append(fields, zap.String("client_ip", d.Client.String()))
 	}
-	fields = append(fields, zap.String("realm", sanitize(a.Realm, maxHost)))
+	fields = append(fields, zap.String("realm", a.loggedRealm))
 	a.emit(zapcore.WarnLevel, msgDetected, fields...)
 }
 
@@ -229,14 +231,13 @@ func schemaFields(schema string, fields []zap.Field) []zap.Field {
 
 // logWeak writes the event of a weak credential in use.
 func (a *AuditedBasicAuth) logWeak(att *attempt, acct *account, reasons []string) {
-	clientIP, _ := caddyhttp.GetVar(att.request.Context(), caddyhttp.ClientIPVarKey).(string)
 	a.emit(zapcore.WarnLevel, msgWeak,
 		zap.String("event", eventWeak),
 		zap.String("user_id", sanitize(acct.username, maxUsername)),
 		zap.String("format", string(acct.hash.Format())),
 		zap.Strings("reasons", reasons),
-		zap.String("client_ip", clientIP),
-		zap.String("realm", sanitize(a.Realm, maxHost)),
+		zap.String("client_ip", clientIP(att.request)),
+		zap.String("realm", a.loggedRealm),
 	)
 }
 
@@ -283,13 +284,12 @@ func (e *auditEvent) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 			enc.AddString("attempted_user_hash", e.userHash)
 		}
 		if e.outcome == outcomeFailure {
-			enc.AddBool("user_known", e.userKnown)
+			enc.AddBool("user_known", e.account != nil)
 		}
 		enc.AddInt("failures", e.failures)
 	}
 
-	clientIP, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	enc.AddString("client_ip", clientIP)
+	enc.AddString("client_ip", clientIP(r))
 	enc.AddString("remote_ip", remoteIP(r))
 	enc.AddString("method", sanitize(r.Method, maxMethod))
 	enc.AddString("host", sanitize(r.Host, maxHost))
@@ -300,7 +300,7 @@ func (e *auditEvent) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddInt("status", e.status)
 	requestID, _ := e.repl.GetString("http.request.uuid")
 	enc.AddString("request_id", requestID)
-	enc.AddString("realm", sanitize(e.realm, maxHost))
+	enc.AddString("realm", e.realm)
 
 	if e.outcome == outcomeSuccess || e.outcome == outcomeFailure {
 		enc.AddBool("cache_hit", e.cacheHit)
@@ -309,6 +309,12 @@ func (e *auditEvent) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 		enc.AddFloat64("verify_duration", e.verifyDuration.Seconds())
 	}
 	return nil
+}
+
+// clientIP is Caddy's client IP of the request, trusted proxies honoured.
+func clientIP(r *http.Request) string {
+	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	return ip
 }
 
 // remoteIP is the address of the socket peer, without the port.
@@ -332,7 +338,8 @@ func parseUsernamePolicy(mode string) (usernamePolicy, error) {
 		mode = "hash"
 	case "hash", "raw", "omit":
 	default:
-		return usernamePolicy{}, fmt.Errorf("unknown_usernames: unrecognized value %q (want hash, raw or omit)", mode)
+		return usernamePolicy{}, fmt.Errorf(
+			"unknown_usernames: unrecognized value %q (want hash, raw or omit)", mode)
 	}
 	return usernamePolicy{mode: mode}, nil
 }

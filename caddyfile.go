@@ -203,7 +203,8 @@ func (a *AuditedBasicAuth) checkAccounts(lines []caddyfile.Token) error {
 			hash.Format() == passwords.Plaintext {
 			// Most likely a misspelt setting rather than a user with a
 			// plaintext password.
-			return fmt.Errorf("unrecognized subdirective: %s (read as a user, its hash is not a password hash), at %s:%d",
+			return fmt.Errorf("unrecognized subdirective: %s (read as a user, "+
+				"its hash is not a password hash), at %s:%d",
 				shown(acct.Username), tok.File, tok.Line)
 		}
 		if _, err := parseAccount(acct.Username, acct.Password, named, allowLegacy); err != nil {
@@ -276,9 +277,7 @@ func (a *AuditedBasicAuth) unmarshalSubdirective(d *caddyfile.Dispenser, name st
 		_, err = parseSchema(value)
 	case "weak_credentials":
 		a.WeakCredentials = value
-		if value != "warn" && value != "reject" && value != "off" {
-			err = fmt.Errorf("weak_credentials: unrecognized value %q (want warn, reject or off)", value)
-		}
+		err = validWeakCredentials(value)
 	}
 	if err != nil {
 		return d.Err(err.Error())

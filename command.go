@@ -46,11 +46,13 @@ Tools for the audited_basic_auth handler.
 				Short: "Checks the integrity chains of audit logs",
 				Args:  cobra.MinimumNArgs(1),
 				RunE: caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
-					status := runVerify(os.Stdout, fl.String("key"), fl.String("head"), fl.Bool("partial"), fl.Args())
+					status := runVerify(os.Stdout, fl.String("key"), fl.String("head"),
+						fl.Bool("partial"), fl.Args())
 					return status, statusError(status, "integrity chain broken")
 				}),
 			}
-			verify.Flags().String("key", "", "file holding the integrity key (default: $BASICAUDIT_INTEGRITY_KEY)")
+			verify.Flags().String("key", "",
+				"file holding the integrity key (default: the key in $BASICAUDIT_INTEGRITY_KEY)")
 			verify.Flags().String("head", "", "the mac the newest chain must end with, to find a cut tail")
 			verify.Flags().Bool("partial", false, "accept chains whose beginning is in files no longer kept")
 
@@ -95,7 +97,8 @@ func runVerify(w io.Writer, keyFile, head string, partial bool, logs []string) i
 	if partial {
 		for i := range report.Chains {
 			if m := report.Chains[i].Missing; m != nil {
-				fmt.Fprintf(w, "chain %s: beginning not in the files (--partial): checked from %s:%d on\n", m.Chain, m.File, m.Line)
+				fmt.Fprintf(w, "chain %s: beginning not in the files (--partial): "+
+					"checked from %s:%d on\n", m.Chain, m.File, m.Line)
 				report.Chains[i].Missing = nil
 			}
 		}
@@ -109,11 +112,13 @@ func runVerify(w io.Writer, keyFile, head string, partial bool, logs []string) i
 		// Not an error: retention may have removed it. But an analyst
 		// should know that the files do not hold it.
 		if p := c.PrevHead; p != nil && !present[p.Chain] {
-			fmt.Fprintf(w, "chain %s: not in the files (named by the start of chain %s, ended at seq %d)\n", p.Chain, c.Chain, p.Seq)
+			fmt.Fprintf(w, "chain %s: not in the files (named by the start of "+
+				"chain %s, ended at seq %d)\n", p.Chain, c.Chain, p.Seq)
 		}
 	}
 	if wrongKey(report) {
-		fmt.Fprintln(w, "every chain fails at its first event: check that the key is the one the logs were written with")
+		fmt.Fprintln(w, "every chain fails at its first event: "+
+			"check that the key is the one the logs were written with")
 	}
 	return integrity.ExitCode(report)
 }
@@ -165,7 +170,8 @@ func runCheckUsers(w io.Writer, files []string) int {
 			return 2
 		}
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", file, r.line, r.user, r.format, r.strength, r.accepted)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n",
+				file, r.line, r.user, r.format, r.strength, r.accepted)
 			if r.strength != "ok" || r.accepted != "yes" {
 				status = 1
 			}

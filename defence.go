@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/basicaudit/caddy-basicaudit/internal/lockout"
 )
@@ -86,6 +85,11 @@ const defaultQueueTimeout = 2 * time.Second
 // set before a reload holds after it.
 type defence struct {
 	tracker *lockout.Tracker
+
+	// capacity bounds the hash computations of every handler together,
+	// since they share the CPU. A config that sets another bound
+	// replaces it; verifications running on the old one finish there.
+	capacity atomic.Pointer[capacity]
 }
 
 func (*defence) Destruct() error { return nil }
@@ -110,7 +114,8 @@ func (a *AuditedBasicAuth) provisionDefence() error {
 		p.Duration = durationOr(lc.Duration, p.Duration)
 		p.MaxDuration = durationOr(lc.MaxDuration, p.MaxDuration)
 		if p.MaxDuration < p.Duration {
-			return fmt.Errorf("lockout: max_duration %s is shorter than duration %s", p.MaxDuration, p.Duration)
+			return fmt.Errorf("lockout: max_duration %s is shorter than duration %s",
+				p.MaxDuration, p.Duration)
 		}
 		p.PerUser = lc.PerUser
 		for _, s := range lc.TrustedNetworks {
@@ -152,9 +157,9 @@ func (a *AuditedBasicAuth) provisionDefence() error {
 		}
 		a.queueTimeout = durationOr(v.QueueTimeout, a.queueTimeout)
 	}
-	a.slots = make(chan struct{}, concurrent)
-	a.suspectSlots = make(chan struct{}, max(concurrent/2, 1))
-	a.busy = new(busyClients)
+	if c := a.defence.capacity.Load(); c == nil || cap(c.slots) != concurrent {
+		a.defence.capacity.Store(newCapacity(concurrent))
+	}
 	return nil
 }
 
@@ -201,10 +206,8 @@ func parseNetwork(s string) (netip.Prefix, error) {
 // clientAddr is Caddy's client IP of the request, with trusted proxies
 // honoured, as an address; the socket peer if that is missing.
 func clientAddr(r *http.Request) netip.Addr {
-	if s, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
-		if addr, err := netip.ParseAddr(s); err == nil {
-			return addr.Unmap()
-		}
+	if addr, err := netip.ParseAddr(clientIP(r)); err == nil {
+		return addr.Unmap()
 	}
 	addr, _ := netip.ParseAddr(remoteIP(r))
 	return addr.Unmap()
@@ -240,14 +243,29 @@ func (b *busyClients) leave(client netip.Addr) {
 	}
 }
 
-// acquire waits for a verification slot, at most the queue timeout. A
-// suspect client (one with recent failures, or with a verification
-// already running) must also hold one of the suspect slots, half as many
-// as all, each resting after use as long as it worked; so guessing
-// passwords gets at most a quarter of the CPU that verification may use,
-// and never the capacity other users need to log in. The returned
-// function gives the slots back.
-func (a *AuditedBasicAuth) acquire(ctx context.Context, suspect bool) (func(), error) {
+// capacity is the bound on hash computations: slots for all, half as
+// many suspect slots that a suspect client (one with recent failures, or
+// with a verification already running) must also hold, and the clients
+// with verifications under way.
+type capacity struct {
+	slots   chan struct{}
+	suspect chan struct{}
+	busy    busyClients
+}
+
+func newCapacity(n int) *capacity {
+	return &capacity{
+		slots:   make(chan struct{}, n),
+		suspect: make(chan struct{}, max(n/2, 1)),
+	}
+}
+
+// acquire waits for a verification slot, at most timeout. Each suspect
+// slot rests after use as long as it worked, so guessing passwords gets
+// at most a quarter of the CPU that verification may use, and never the
+// capacity other users need to log in. The returned function gives the
+// slots back.
+func (c *capacity) acquire(ctx context.Context, suspect bool, timeout time.Duration) (func(), error) {
 	var timer *time.Timer
 	wait := func(slots chan struct{}) error {
 		select {
@@ -256,7 +274,7 @@ func (a *AuditedBasicAuth) acquire(ctx context.Context, suspect bool) (func(), e
 		default:
 		}
 		if timer == nil {
-			timer = time.NewTimer(a.queueTimeout)
+			timer = time.NewTimer(timeout)
 		}
 		select {
 		case slots <- struct{}{}:
@@ -273,30 +291,28 @@ func (a *AuditedBasicAuth) acquire(ctx context.Context, suspect bool) (func(), e
 	}()
 
 	if suspect {
-		if err := wait(a.suspectSlots); err != nil {
+		if err := wait(c.suspect); err != nil {
 			return nil, err
 		}
 	}
-	if err := wait(a.slots); err != nil {
+	if err := wait(c.slots); err != nil {
 		if suspect {
-			<-a.suspectSlots
+			<-c.suspect
 		}
 		return nil, err
 	}
 
 	inFlight.Inc()
-	if n := int64(len(a.slots)); n > inFlightPeak.Load() {
+	if n := int64(len(c.slots)); n > inFlightPeak.Load() {
 		// A lost race only delays the peak by one verification.
 		inFlightPeak.Store(n)
 	}
 	start := time.Now()
 	return func() {
 		inFlight.Dec()
-		<-a.slots
+		<-c.slots
 		if suspect {
-			// A suspect slot rests as long as it worked, so suspects
-			// get at most half the time of half the capacity.
-			time.AfterFunc(time.Since(start), func() { <-a.suspectSlots })
+			time.AfterFunc(time.Since(start), func() { <-c.suspect })
 		}
 	}, nil
 }

@@ -161,8 +161,9 @@ func TestOverloaded(t *testing.T) {
 	if res := serve(t, a, request(basic("alice", alicePassword))); res.status != 204 {
 		t.Fatalf("login: status %d", res.status)
 	}
-	a.slots <- struct{}{}
-	defer func() { <-a.slots }()
+	slots := a.defence.capacity.Load().slots
+	slots <- struct{}{}
+	defer func() { <-slots }()
 
 	res := serve(t, a, request(basic("bob", bobPassword)))
 	if res.status != http.StatusServiceUnavailable || res.rec.Header().Get("Retry-After") != "1" {

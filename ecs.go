@@ -41,6 +41,12 @@ func (fs ecsFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return nil
 }
 
+// authenticationCategory is the value of event.category.
+var authenticationCategory = zapcore.ArrayMarshalerFunc(func(a zapcore.ArrayEncoder) error {
+	a.AppendString("authentication")
+	return nil
+})
+
 // ecsEncoder renames the caddy schema's fields to ECS as they are added.
 // Fields that ECS has no name for go under `labels`, as strings, which is
 // what ECS asks of custom keyword data.
@@ -69,10 +75,7 @@ func (e ecsEncoder) AddString(key, val string) {
 	switch key {
 	case "event":
 		e.ObjectEncoder.AddString("event.kind", "event")
-		_ = e.ObjectEncoder.AddArray("event.category", zapcore.ArrayMarshalerFunc(func(a zapcore.ArrayEncoder) error {
-			a.AppendString("authentication")
-			return nil
-		}))
+		_ = e.ObjectEncoder.AddArray("event.category", authenticationCategory)
 		e.ObjectEncoder.AddString("event.action", val)
 		return
 	case "outcome":

@@ -149,20 +149,7 @@ func (c *auditChain) start(interval time.Duration) {
 	}
 	c.write(c.audit.Load(), c.schema.Load().(string), zapcore.InfoLevel, msgChainStart, fields)
 
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-c.done:
-				return
-			case <-ticker.C:
-				c.checkpoint()
-			}
-		}
-	}()
+	runEvery(interval, c.done, &c.wg, c.checkpoint)
 }
 
 // checkpoint writes an audit_checkpoint event, evolves the key and stores

@@ -15,12 +15,8 @@ import (
 // config reloads; each config's registry gets them anew. No label holds a
 // username, an address or anything else a client chooses.
 var (
-	eventsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "events_total",
-		Help:      "Requests decided, by outcome and reason.",
-	}, []string{"outcome", "reason"})
+	eventsTotal = counterVec("events_total",
+		"Requests decided, by outcome and reason.", "outcome", "reason")
 
 	// successesTotal is the hot path's counter, looked up once.
 	successesTotal = eventsTotal.WithLabelValues(outcomeSuccess, "")
@@ -33,63 +29,53 @@ var (
 		Buckets:   []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2, 5},
 	})
 
-	inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "verifications_in_flight",
-		Help:      "Password hashes being computed now.",
-	})
+	inFlight = prometheus.NewGauge(prometheus.GaugeOpts(opts("verifications_in_flight",
+		"Password hashes being computed now.")))
 
 	inFlightPeak     atomic.Int64
-	inFlightPeakFunc = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "verifications_in_flight_peak",
-		Help:      "Most password hashes computed at once by one handler since the process started; at most verify max_concurrent.",
-	}, func() float64 { return float64(inFlightPeak.Load()) })
+	inFlightPeakFunc = gaugeFunc("verifications_in_flight_peak",
+		"Most password hashes computed at once since the process started; "+
+			"at most verify max_concurrent.",
+		func() float64 { return float64(inFlightPeak.Load()) })
 
-	locksTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "locks_total",
-		Help:      "Locks started, by kind (client or user).",
-	}, []string{"kind"})
+	locksTotal = counterVec("locks_total",
+		"Locks started, by kind (client or user).", "kind")
 
-	detectionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "detections_total",
-		Help:      "Attack patterns detected, by pattern.",
-	}, []string{"pattern"})
+	detectionsTotal = counterVec("detections_total",
+		"Attack patterns detected, by pattern.", "pattern")
 
-	lockedClients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "locked_clients",
-		Help:      "Clients locked out now.",
-	}, func() float64 { return trackerStat(func(s lockout.Stats) int { return s.LockedClients }) })
+	lockedClients = gaugeFunc("locked_clients", "Clients locked out now.",
+		trackerStat(func(s lockout.Stats) int { return s.LockedClients }))
 
-	trackedClients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "tracked_clients",
-		Help:      "Clients whose recent failures are remembered; at most lockout max_clients.",
-	}, func() float64 { return trackerStat(func(s lockout.Stats) int { return s.Clients }) })
+	trackedClients = gaugeFunc("tracked_clients",
+		"Clients whose recent failures are remembered; at most lockout max_clients.",
+		trackerStat(func(s lockout.Stats) int { return s.Clients }))
 
-	trackerBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "caddy",
-		Subsystem: "audited_basic_auth",
-		Name:      "tracker_bytes",
-		Help:      "Estimated memory held by failure tracking.",
-	}, func() float64 { return trackerStat(func(s lockout.Stats) int { return s.Bytes }) })
+	trackerBytes = gaugeFunc("tracker_bytes", "Estimated memory held by failure tracking.",
+		trackerStat(func(s lockout.Stats) int { return s.Bytes }))
 )
 
-// trackerStat reads one figure of the tracker in use.
-func trackerStat(figure func(lockout.Stats) int) float64 {
-	if t := liveTracker.Load(); t != nil {
-		return float64(figure(t.Stats(time.Now())))
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts(opts(name, help)), labels)
+}
+
+func gaugeFunc(name, help string, value func() float64) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts(name, help)), value)
+}
+
+// opts names a metric of this module.
+func opts(name, help string) prometheus.Opts {
+	return prometheus.Opts{Namespace: "caddy", Subsystem: "audited_basic_auth", Name: name, Help: help}
+}
+
+// trackerStat returns a reader of one figure of the tracker in use.
+func trackerStat(figure func(lockout.Stats) int) func() float64 {
+	return func() float64 {
+		if t := liveTracker.Load(); t != nil {
+			return float64(figure(t.Stats(time.Now())))
+		}
+		return 0
 	}
-	return 0
 }
 
 // registerMetrics adds the collectors to the registry of the config

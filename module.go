@@ -127,17 +127,17 @@ type AuditedBasicAuth struct {
 	flight    *singleflight.Group
 	hashKey   []byte
 	challenge string
-	policy    usernamePolicy
-	successes successPolicy
+
+	// loggedRealm is the realm as events carry it, sanitized once.
+	loggedRealm string
+	policy      usernamePolicy
+	successes   successPolicy
 
 	schema       string
 	chain        *auditChain
 	chainKey     string
 	lockPolicy   lockout.Policy
 	defence      *defence
-	slots        chan struct{}
-	suspectSlots chan struct{}
-	busy         *busyClients
 	queueTimeout time.Duration
 }
 
@@ -163,9 +163,10 @@ type VerifyConfig struct {
 	// Default: 10000.
 	CacheSize int `json:"cache_size,omitempty"`
 
-	// How many password hashes are computed at once, at most, by this
-	// handler. Hashing is CPU-bound, so more than the CPU count only
-	// makes every verification slower. Default: GOMAXPROCS.
+	// How many password hashes are computed at once, at most, by all
+	// handlers of the process together; the value of the most recently
+	// loaded handler applies. Hashing is CPU-bound, so more than the CPU
+	// count only makes every verification slower. Default: GOMAXPROCS.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 
 	// How long a request waits for a verification slot before it is
@@ -201,6 +202,7 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.challenge = challengeHeader(a.Realm)
+	a.loggedRealm = sanitize(a.Realm, maxRealm)
 
 	var err error
 	if a.policy, err = parseUsernamePolicy(a.UnknownUsernames); err != nil {
@@ -222,7 +224,8 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 	if a.HashKey != "" && hashKey == "" {
 		// An unset variable would otherwise pass unnoticed, and hashes
 		// would differ between instances.
-		a.logger.Warn("hash_key is empty once its placeholders are replaced; using a random key per process")
+		a.logger.Warn("hash_key is empty once its placeholders are replaced; " +
+			"using a random key per process")
 	}
 	a.hashKey, err = secretKey(hashKey)
 	if err != nil {
@@ -241,17 +244,12 @@ func (a *AuditedBasicAuth) Provision(ctx caddy.Context) error {
 	}
 	a.users.watch(usersFilePoll)
 
-	verify := a.Verify
-	if verify == nil {
-		verify = new(VerifyConfig)
-	}
-	ttl := time.Duration(verify.CacheTTL)
-	if ttl == 0 {
-		ttl = defaultCacheTTL
-	}
-	size := verify.CacheSize
-	if size == 0 {
-		size = defaultCacheSize
+	ttl, size := defaultCacheTTL, defaultCacheSize
+	if v := a.Verify; v != nil {
+		ttl = durationOr(v.CacheTTL, ttl)
+		if v.CacheSize > 0 {
+			size = v.CacheSize
+		}
 	}
 	a.keyer = verification.NewKeyer()
 	a.flight = new(singleflight.Group)
@@ -310,10 +308,8 @@ func (a *AuditedBasicAuth) Validate() error {
 		lc.Window < 0 || lc.Duration < 0 || lc.MaxDuration < 0) {
 		return errors.New("lockout: values must not be negative")
 	}
-	switch a.WeakCredentials {
-	case "", "warn", "reject", "off":
-	default:
-		return fmt.Errorf("weak_credentials: unrecognized value %q (want warn, reject or off)", a.WeakCredentials)
+	if err := validWeakCredentials(a.WeakCredentials); err != nil {
+		return err
 	}
 	switch a.RequireTLS {
 	case "", "on", "strict":
@@ -343,8 +339,7 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	att := attempt{request: r, repl: repl}
 
 	if a.RequireTLS != "" && !requestTLS(r) && (a.RequireTLS == "strict" || !loopbackPeer(r)) {
-		att.status = http.StatusForbidden
-		return a.block(w, &att, http.StatusForbidden, reasonCleartextRejected)
+		return a.block(&att, http.StatusForbidden, reasonCleartextRejected)
 	}
 
 	creds, result := credentials.FromHeader(r.Header)
@@ -356,40 +351,34 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	att.username = creds.Username
 	accounts := a.users.current()
 	acct := accounts.byName[creds.Username]
-	att.userKnown = acct != nil
+	att.account = acct
 
-	client := clientAddr(r)
-	att.client = client
+	att.client = clientAddr(r)
 	now := time.Now()
 	tracker := a.defence.tracker
-	if wait, locked := tracker.Check(&a.lockPolicy, client, creds.Username, now); locked {
-		att.failures = tracker.Failures(&a.lockPolicy, client, now)
-		w.Header().Set("Retry-After", retryAfter(wait))
-		return a.block(w, &att, http.StatusTooManyRequests, reasonLockedOut)
+	if _, locked := tracker.Check(&a.lockPolicy, att.client, creds.Username, now); locked {
+		return a.blockLocked(w, &att, now)
 	}
 
 	if result != credentials.OK {
 		// The fingerprint of malformed credentials is the header itself,
 		// so resending the same bytes counts once.
 		fp := a.keyer.Key("\x00"+result.Reason(), r.Header.Get("Authorization"))
-		a.recordFailure(&att, client, fp, now)
+		a.recordFailure(&att, fp, now)
 		return a.refuse(w, &att, outcomeFailure, result.Reason())
 	}
 
 	key := a.keyer.Key(creds.Username, creds.Password)
-	ok, reason := a.verify(r.Context(), &att, accounts, acct, creds.Password, key)
+	ok, reason := a.verify(r.Context(), &att, accounts.decoy, creds.Password, key)
 	switch {
 	case reason == reasonLockedOut:
-		att.failures = tracker.Failures(&a.lockPolicy, client, now)
-		wait, _ := tracker.Check(&a.lockPolicy, client, creds.Username, time.Now())
-		w.Header().Set("Retry-After", retryAfter(wait))
-		return a.block(w, &att, http.StatusTooManyRequests, reasonLockedOut)
+		return a.blockLocked(w, &att, now)
 	case reason == reasonOverloaded:
-		att.failures = tracker.Failures(&a.lockPolicy, client, now)
+		att.failures = tracker.Failures(&a.lockPolicy, att.client, now)
 		w.Header().Set("Retry-After", retryAfter(a.queueTimeout))
-		return a.block(w, &att, http.StatusServiceUnavailable, reasonOverloaded)
+		return a.block(&att, http.StatusServiceUnavailable, reasonOverloaded)
 	case !ok:
-		a.recordFailure(&att, client, key, now)
+		a.recordFailure(&att, key, now)
 		return a.refuse(w, &att, outcomeFailure, reason)
 	}
 
@@ -399,10 +388,7 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 				a.logWeak(&att, acct, reasons)
 			}
 			if a.WeakCredentials == "reject" {
-				att.status = http.StatusForbidden
-				att.setDecision(outcomeFailure, reasonWeakCredential, a.policy)
-				eventsTotal.WithLabelValues(outcomeFailure, reasonWeakCredential).Inc()
-				a.logRefusal(&att, outcomeFailure, reasonWeakCredential)
+				a.deny(&att, http.StatusForbidden, outcomeFailure, reasonWeakCredential)
 				return caddyhttp.Error(http.StatusForbidden, refusalError(reasonWeakCredential))
 			}
 		}
@@ -413,18 +399,18 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 
 	// Cached successes count too: the same password from another
 	// client after failures on the account is what this event is for.
-	if tracker.Success(&a.lockPolicy, client, creds.Username, now) > 0 {
+	if tracker.Success(&a.lockPolicy, att.client, creds.Username, now) > 0 {
 		att.afterFailures = true
 	}
 	return a.admit(w, r, &att, next)
 }
 
-// recordFailure counts a failed login and logs the locks and detections
-// it started.
-func (a *AuditedBasicAuth) recordFailure(att *attempt, client netip.Addr, key verification.Key, now time.Time) {
+// recordFailure counts a failed login, whose event will name the locks
+// and detections it started.
+func (a *AuditedBasicAuth) recordFailure(att *attempt, key verification.Key, now time.Time) {
 	att.showUser(a.policy)
 	fp := binary.LittleEndian.Uint64(key[:8])
-	f := a.defence.tracker.Failure(&a.lockPolicy, client, att.username, fp, now)
+	f := a.defence.tracker.Failure(&a.lockPolicy, att.client, att.username, fp, now)
 	att.failures = f.Count
 	att.followUps = f
 }
@@ -445,8 +431,8 @@ func (a *AuditedBasicAuth) logFollowUps(att *attempt) {
 // verify checks the password against the account, or against the decoy
 // hash when the user is unknown, so that both cost the same. It returns
 // the failure reason when the password is refused.
-func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *accountSet, acct *account, password string, key verification.Key) (bool, string) {
-	hash := accounts.decoy
+func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, decoy passwords.Hash, password string, key verification.Key) (bool, string) {
+	acct, hash := att.account, decoy
 	if acct != nil {
 		hash = acct.hash
 	}
@@ -468,14 +454,15 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 	}
 
 	// Recent failures make the client a suspect, whose verifications
-	// may use only part of the capacity.
-	// So does a verification of the same client already running: a
-	// person's browser does not try passwords in parallel.
+	// may use only part of the capacity; so does a verification of the
+	// same client already running, as a person's browser does not try
+	// passwords in parallel.
+	capacity := a.defence.capacity.Load()
 	suspect := a.defence.tracker.Failures(&a.lockPolicy, att.client, start) > 0
-	if !a.busy.enter(att.client) {
+	if !capacity.busy.enter(att.client) {
 		suspect = true
 	}
-	defer a.busy.leave(att.client)
+	defer capacity.busy.leave(att.client)
 
 	// Identical concurrent verifications from one client run once; the
 	// one that runs waits for a slot on behalf of all of them. The client
@@ -483,14 +470,15 @@ func (a *AuditedBasicAuth) verify(ctx context.Context, att *attempt, accounts *a
 	// only.
 	client := att.client.As16()
 	v, err, _ := a.flight.Do(string(key[:])+string(client[:]), func() (any, error) {
-		release, err := a.acquire(ctx, suspect)
+		release, err := capacity.acquire(ctx, suspect, a.queueTimeout)
 		if err != nil {
 			return false, err
 		}
 		defer release()
 		// A lock may have started while this request queued; it must
 		// not cost a hash then either.
-		if _, locked := a.defence.tracker.Check(&a.lockPolicy, att.client, att.username, time.Now()); locked {
+		tracker := a.defence.tracker
+		if _, locked := tracker.Check(&a.lockPolicy, att.client, att.username, time.Now()); locked {
 			return false, errLockedWhileQueued
 		}
 		t0 := time.Now()
@@ -544,15 +532,19 @@ func (a *AuditedBasicAuth) admit(w http.ResponseWriter, r *http.Request, att *at
 	return err
 }
 
-// refuse answers a request that is not let through: a challenge or a
-// failure (401 with the challenge header).
-func (a *AuditedBasicAuth) refuse(w http.ResponseWriter, att *attempt, outcome, reason string) error {
-	att.status = http.StatusUnauthorized
+// deny records and logs the decision on a request that is not let
+// through, then the locks and detections its failure started.
+func (a *AuditedBasicAuth) deny(att *attempt, status int, outcome, reason string) {
+	att.status = status
 	att.setDecision(outcome, reason, a.policy)
 	eventsTotal.WithLabelValues(outcome, reason).Inc()
 	a.logRefusal(att, outcome, reason)
 	a.logFollowUps(att)
+}
 
+// refuse answers a challenge or a failure: 401 with the challenge header.
+func (a *AuditedBasicAuth) refuse(w http.ResponseWriter, att *attempt, outcome, reason string) error {
+	a.deny(att, http.StatusUnauthorized, outcome, reason)
 	w.Header().Set("WWW-Authenticate", a.challenge)
 	if outcome == outcomeChallenge {
 		return caddyhttp.Error(http.StatusUnauthorized, errCredentialsRequested)
@@ -563,12 +555,18 @@ func (a *AuditedBasicAuth) refuse(w http.ResponseWriter, att *attempt, outcome, 
 // block answers a request refused before any verification: a locked
 // client (429) or exhausted verification capacity (503). The caller sets
 // Retry-After.
-func (a *AuditedBasicAuth) block(w http.ResponseWriter, att *attempt, status int, reason string) error {
-	att.status = status
-	att.setDecision(outcomeBlocked, reason, a.policy)
-	eventsTotal.WithLabelValues(outcomeBlocked, reason).Inc()
-	a.logRefusal(att, outcomeBlocked, reason)
+func (a *AuditedBasicAuth) block(att *attempt, status int, reason string) error {
+	a.deny(att, status, outcomeBlocked, reason)
 	return caddyhttp.Error(status, refusalError(reason))
+}
+
+// blockLocked answers a locked-out client: 429 with the time left.
+func (a *AuditedBasicAuth) blockLocked(w http.ResponseWriter, att *attempt, now time.Time) error {
+	tracker := a.defence.tracker
+	wait, _ := tracker.Check(&a.lockPolicy, att.client, att.username, time.Now())
+	att.failures = tracker.Failures(&a.lockPolicy, att.client, now)
+	w.Header().Set("Retry-After", retryAfter(wait))
+	return a.block(att, http.StatusTooManyRequests, reasonLockedOut)
 }
 
 var (

@@ -56,7 +56,7 @@ func parseAccount(username, encoded string, named passwords.Format, allowLegacy 
 	}
 	format := hash.Format()
 	if format.Legacy() && !allowLegacy {
-		return nil, fmt.Errorf("user %q: %s hash refused (legacy format; set legacy_hashes allow to accept it)", username, format)
+		return nil, fmt.Errorf("user %q: %v", username, passwords.RefusedLegacy(format))
 	}
 	if named != "" && format != named {
 		return nil, fmt.Errorf("user %q: hash is %s, but the algorithm named is %s", username, format, named)
@@ -192,8 +192,8 @@ func (s *userStore) reload() (bool, error) {
 	s.accounts.Store(set)
 	s.warnWeak(set, prev)
 	if len(set.byName) == 0 {
-		s.logger.Warn("no accounts: the users file holds none and none is configured inline; every login fails",
-			zap.String("users_file", s.path))
+		s.logger.Warn("no accounts: the users file holds none and none is "+
+			"configured inline; every login fails", zap.String("users_file", s.path))
 	}
 	s.stat, s.digest = info, digest
 	return true, nil
@@ -240,17 +240,23 @@ func (s *userStore) watch(interval time.Duration) {
 	if s.path == "" {
 		return
 	}
-	s.stopped.Add(1)
+	runEvery(interval, s.done, &s.stopped, s.poll)
+}
+
+// runEvery calls f every interval, in a goroutine that wg tracks, until
+// done is closed.
+func runEvery(interval time.Duration, done <-chan struct{}, wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
 	go func() {
-		defer s.stopped.Done()
+		defer wg.Done()
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		for {
 			select {
-			case <-s.done:
+			case <-done:
 				return
 			case <-ticker.C:
-				s.poll()
+				f()
 			}
 		}
 	}()

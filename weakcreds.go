@@ -2,10 +2,20 @@ package basicaudit
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"sync"
 
 	"github.com/basicaudit/caddy-basicaudit/internal/weak"
 )
+
+// validWeakCredentials checks a weak_credentials value.
+func validWeakCredentials(v string) error {
+	switch v {
+	case "", "warn", "reject", "off":
+		return nil
+	}
+	return fmt.Errorf("weak_credentials: unrecognized value %q (want warn, reject or off)", v)
+}
 
 // reasonWeakHash joins the password's reasons when the hash itself is
 // weak (a low cost or a legacy format).

@@ -101,8 +101,7 @@ func parseLine(n int, raw []byte, allowLegacy bool) (Entry, bool, error) {
 		return Entry{}, false, fmt.Errorf("line %d: user %q: %v", n, username, err)
 	}
 	if format := hash.Format(); format.Legacy() && !allowLegacy {
-		return Entry{}, false, fmt.Errorf("line %d: user %q: %s hash refused (legacy format; set legacy_hashes allow to accept it)",
-			n, username, format)
+		return Entry{}, false, fmt.Errorf("line %d: user %q: %v", n, username, passwords.RefusedLegacy(format))
 	}
 
 	return Entry{Username: username, Hash: hash, Line: n, Encoded: encoded}, true, nil

@@ -38,6 +38,12 @@ func (f Format) Legacy() bool {
 	return false
 }
 
+// RefusedLegacy is the error for a hash of a legacy format that the
+// configuration does not accept; it says how to accept it.
+func RefusedLegacy(f Format) error {
+	return fmt.Errorf("%s hash refused (legacy format; set legacy_hashes allow to accept it)", f)
+}
+
 // Hash is a parsed password hash. Implementations are immutable, so a
 // Hash is safe for concurrent use, and compare digests in constant time.
 type Hash interface {

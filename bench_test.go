@@ -16,21 +16,25 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// benchHandler provisions a handler whose logs are encoded as JSON, as
-// Caddy's would be, and thrown away.
-func benchHandler(b *testing.B, logSuccesses string) *AuditedBasicAuth {
+// benchHandler provisions a handler configured by a, or twoUsers when nil,
+// whose logs are encoded as JSON, as Caddy's would be, and thrown away.
+func benchHandler(b *testing.B, a *AuditedBasicAuth) *AuditedBasicAuth {
 	b.Helper()
-	a := twoUsers()
-	a.LogSuccesses = logSuccesses
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	if a == nil {
+		a = twoUsers()
+	}
+	ctx, cancel := caddyContext()
 	b.Cleanup(cancel)
 	if err := a.Provision(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = a.Cleanup() })
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)
-	a.logger = zap.New(core)
+	encoder := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	a.logger = zap.New(zapcore.NewCore(encoder, zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	a.audit = a.logger.Named("audit")
+	if a.chain != nil {
+		a.chain.audit.Store(a.audit)
+	}
 	return a
 }
 
@@ -67,7 +71,9 @@ func benchServe(b *testing.B, a *AuditedBasicAuth, authorization string) {
 func BenchmarkSuccessCached(b *testing.B) {
 	for _, policy := range []string{"all", "off"} {
 		b.Run("log_successes="+policy, func(b *testing.B) {
-			a := benchHandler(b, policy)
+			a := twoUsers()
+			a.LogSuccesses = policy
+			a = benchHandler(b, a)
 			auth := basic("alice", alicePassword)
 			_ = a.ServeHTTP(httptest.NewRecorder(), benchRequest(auth), okNext)
 			benchServe(b, a, auth)
@@ -80,15 +86,7 @@ func BenchmarkSuccessCached(b *testing.B) {
 func BenchmarkSuccessCachedIntegrity(b *testing.B) {
 	a := twoUsers()
 	a.Integrity = &IntegrityConfig{Key: "bench-integrity-key"}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := a.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = a.Cleanup() })
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)
-	a.audit = zap.New(core).Named("audit")
-	a.chain.audit.Store(a.audit)
+	a = benchHandler(b, a)
 	auth := basic("alice", alicePassword)
 	_ = a.ServeHTTP(httptest.NewRecorder(), benchRequest(auth), okNext)
 	benchServe(b, a, auth)
@@ -105,12 +103,12 @@ func BenchmarkRequestSetup(b *testing.B) {
 
 // BenchmarkChallenge is a request without credentials.
 func BenchmarkChallenge(b *testing.B) {
-	benchServe(b, benchHandler(b, "all"), "")
+	benchServe(b, benchHandler(b, nil), "")
 }
 
 // BenchmarkFailureMalformed is a refused request that costs no hash.
 func BenchmarkFailureMalformed(b *testing.B) {
-	a := benchHandler(b, "all")
+	a := benchHandler(b, nil)
 	a.lockPolicy.Failures = 0 // measure the refusal, not the lock
 	benchServe(b, a, "Basic !!!")
 }
@@ -118,7 +116,7 @@ func BenchmarkFailureMalformed(b *testing.B) {
 // BenchmarkFailureWrongPassword is a wrong password for a bcrypt account
 // (minimum cost, so that the handler's own cost shows).
 func BenchmarkFailureWrongPassword(b *testing.B) {
-	a := benchHandler(b, "all")
+	a := benchHandler(b, nil)
 	a.lockPolicy.Failures = 0
 	benchServe(b, a, basic("alice", "wrong"))
 }
@@ -128,8 +126,9 @@ func BenchmarkFailureWrongPassword(b *testing.B) {
 // baseline of BenchmarkSuccessCached.
 func BenchmarkBasicAuthCached(b *testing.B) {
 	raw, _ := json.Marshal(map[string]any{
-		"hash":       map[string]any{"algorithm": "bcrypt"},
-		"accounts":   []map[string]string{{"username": "alice", "password": base64.StdEncoding.EncodeToString([]byte(aliceHash))}},
+		"hash": map[string]any{"algorithm": "bcrypt"},
+		"accounts": []map[string]string{{"username": "alice",
+			"password": base64.StdEncoding.EncodeToString([]byte(aliceHash))}},
 		"hash_cache": map[string]any{},
 	})
 	h := &caddyauth.Authentication{ProvidersRaw: caddy.ModuleMap{"http_basic": raw}}

@@ -110,7 +110,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 					lc.PerUser != 50 || len(lc.TrustedNetworks) != 3 || lc.MaxClients != 500 || lc.Off {
 					t.Errorf("lockout = %+v", lc)
 				}
-				if dc == nil || dc.BruteForce != 4 || dc.Spray != -1 || dc.Distributed != 20 || time.Duration(dc.Window) != 5*time.Minute {
+				if dc == nil || dc.BruteForce != 4 || dc.Spray != -1 || dc.Distributed != 20 ||
+					time.Duration(dc.Window) != 5*time.Minute {
 					t.Errorf("detect = %+v", dc)
 				}
 				if vc == nil || vc.MaxConcurrent != 3 || time.Duration(vc.QueueTimeout) != 500*time.Millisecond {
@@ -127,34 +128,138 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				}
 			},
 		},
-		{name: "lockout with argument", input: "audited_basic_auth {\n\tlockout off\n}", wantErr: "wrong argument count"},
-		{name: "lockout unknown setting", input: "audited_basic_auth {\n\tlockout {\n\t\tattempts 5\n\t}\n}", wantErr: "unrecognized subdirective: lockout attempts"},
-		{name: "lockout zero failures", input: "audited_basic_auth {\n\tlockout {\n\t\tfailures 0\n\t}\n}", wantErr: "failures: want a whole number of at least 1"},
-		{name: "lockout bad network", input: "audited_basic_auth {\n\tlockout {\n\t\ttrusted_networks 10.0.0.0/33\n\t}\n}", wantErr: "invalid network"},
-		{name: "lockout duplicate", input: "audited_basic_auth {\n\tlockout {\n\t\tfailures 5\n\t\tfailures 6\n\t}\n}", wantErr: "duplicate subdirective: lockout failures"},
-		{name: "detect bad threshold", input: "audited_basic_auth {\n\tdetect {\n\t\tspray none\n\t}\n}", wantErr: "spray: want a whole number"},
-		{name: "verify zero concurrency", input: "audited_basic_auth {\n\tverify {\n\t\tmax_concurrent 0\n\t}\n}", wantErr: "max_concurrent"},
-		{name: "negative duration", input: "audited_basic_auth {\n\tlockout {\n\t\twindow -1m\n\t}\n}", wantErr: "window: want a positive duration"},
-		{name: "hash as an extra directive argument", input: "audited_basic_auth bcrypt realm " + fixtureBcrypt + " {\n}", wantErr: "wrong argument count or unexpected line ending after a password hash"},
-		{name: "columns swapped", input: "audited_basic_auth {\n\t" + fixtureBcrypt + " alice\n}", wantErr: "unrecognized subdirective: a password hash"},
-		{name: "hash as the algorithm", input: "audited_basic_auth " + fixtureBcrypt + " {\n}", wantErr: "unrecognized hash algorithm: a password hash"},
-		{name: "extra token after a hash", input: "audited_basic_auth {\n\talice " + fixtureBcrypt + " " + fixtureBcrypt + "\n}", wantErr: "after a password hash"},
-		{name: "unknown algorithm", input: "audited_basic_auth scrypt {\n}", wantErr: "unrecognized hash algorithm: scrypt"},
-		{name: "too many arguments", input: "audited_basic_auth bcrypt r extra {\n}", wantErr: "wrong argument count"},
-		{name: "misspelt setting", input: "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\trelam Intranet\n}", wantErr: "unrecognized subdirective: relam"},
-		{name: "duplicate setting", input: "audited_basic_auth {\n\trealm a\n\trealm b\n}", wantErr: "duplicate subdirective: realm"},
-		{name: "realm twice", input: "audited_basic_auth bcrypt a {\n\trealm b\n}", wantErr: "realm is already given"},
-		{name: "missing value", input: "audited_basic_auth {\n\tusers_file\n}", wantErr: "wrong argument count"},
-		{name: "extra value", input: "audited_basic_auth {\n\tlog_successes all off\n}", wantErr: "wrong argument count"},
-		{name: "bad policy", input: "audited_basic_auth {\n\tunknown_usernames show\n}", wantErr: "unknown_usernames"},
-		{name: "bad duration", input: "audited_basic_auth {\n\tverify {\n\t\tcache_ttl soon\n\t}\n}", wantErr: "cache_ttl"},
-		{name: "unknown verify setting", input: "audited_basic_auth {\n\tverify {\n\t\tcache_color red\n\t}\n}", wantErr: "unrecognized subdirective: verify cache_color"},
-		{name: "account without hash", input: "audited_basic_auth {\n\talice\n}", wantErr: "wrong argument count"},
-		{name: "duplicate user", input: "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\talice " + fixtureBcrypt + "\n}", wantErr: "defined more than once"},
-		{name: "algorithm contradicted", input: "audited_basic_auth argon2id {\n\talice " + fixtureBcrypt + "\n}", wantErr: "hash is bcrypt"},
+		{
+			name:    "lockout with argument",
+			input:   "audited_basic_auth {\n\tlockout off\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "lockout unknown setting",
+			input:   "audited_basic_auth {\n\tlockout {\n\t\tattempts 5\n\t}\n}",
+			wantErr: "unrecognized subdirective: lockout attempts",
+		},
+		{
+			name:    "lockout zero failures",
+			input:   "audited_basic_auth {\n\tlockout {\n\t\tfailures 0\n\t}\n}",
+			wantErr: "failures: want a whole number of at least 1",
+		},
+		{
+			name:    "lockout bad network",
+			input:   "audited_basic_auth {\n\tlockout {\n\t\ttrusted_networks 10.0.0.0/33\n\t}\n}",
+			wantErr: "invalid network",
+		},
+		{
+			name:    "lockout duplicate",
+			input:   "audited_basic_auth {\n\tlockout {\n\t\tfailures 5\n\t\tfailures 6\n\t}\n}",
+			wantErr: "duplicate subdirective: lockout failures",
+		},
+		{
+			name:    "detect bad threshold",
+			input:   "audited_basic_auth {\n\tdetect {\n\t\tspray none\n\t}\n}",
+			wantErr: "spray: want a whole number",
+		},
+		{
+			name:    "verify zero concurrency",
+			input:   "audited_basic_auth {\n\tverify {\n\t\tmax_concurrent 0\n\t}\n}",
+			wantErr: "max_concurrent",
+		},
+		{
+			name:    "negative duration",
+			input:   "audited_basic_auth {\n\tlockout {\n\t\twindow -1m\n\t}\n}",
+			wantErr: "window: want a positive duration",
+		},
+		{
+			name:    "hash as an extra directive argument",
+			input:   "audited_basic_auth bcrypt realm " + fixtureBcrypt + " {\n}",
+			wantErr: "wrong argument count or unexpected line ending after a password hash",
+		},
+		{
+			name:    "columns swapped",
+			input:   "audited_basic_auth {\n\t" + fixtureBcrypt + " alice\n}",
+			wantErr: "unrecognized subdirective: a password hash",
+		},
+		{
+			name:    "hash as the algorithm",
+			input:   "audited_basic_auth " + fixtureBcrypt + " {\n}",
+			wantErr: "unrecognized hash algorithm: a password hash",
+		},
+		{
+			name:    "extra token after a hash",
+			input:   "audited_basic_auth {\n\talice " + fixtureBcrypt + " " + fixtureBcrypt + "\n}",
+			wantErr: "after a password hash",
+		},
+		{
+			name:    "unknown algorithm",
+			input:   "audited_basic_auth scrypt {\n}",
+			wantErr: "unrecognized hash algorithm: scrypt",
+		},
+		{
+			name:    "too many arguments",
+			input:   "audited_basic_auth bcrypt r extra {\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "misspelt setting",
+			input:   "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\trelam Intranet\n}",
+			wantErr: "unrecognized subdirective: relam",
+		},
+		{
+			name:    "duplicate setting",
+			input:   "audited_basic_auth {\n\trealm a\n\trealm b\n}",
+			wantErr: "duplicate subdirective: realm",
+		},
+		{
+			name:    "realm twice",
+			input:   "audited_basic_auth bcrypt a {\n\trealm b\n}",
+			wantErr: "realm is already given",
+		},
+		{
+			name:    "missing value",
+			input:   "audited_basic_auth {\n\tusers_file\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "extra value",
+			input:   "audited_basic_auth {\n\tlog_successes all off\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "bad policy",
+			input:   "audited_basic_auth {\n\tunknown_usernames show\n}",
+			wantErr: "unknown_usernames",
+		},
+		{
+			name:    "bad duration",
+			input:   "audited_basic_auth {\n\tverify {\n\t\tcache_ttl soon\n\t}\n}",
+			wantErr: "cache_ttl",
+		},
+		{
+			name:    "unknown verify setting",
+			input:   "audited_basic_auth {\n\tverify {\n\t\tcache_color red\n\t}\n}",
+			wantErr: "unrecognized subdirective: verify cache_color",
+		},
+		{
+			name:    "account without hash",
+			input:   "audited_basic_auth {\n\talice\n}",
+			wantErr: "wrong argument count",
+		},
+		{
+			name:    "duplicate user",
+			input:   "audited_basic_auth {\n\talice " + fixtureBcrypt + "\n\talice " + fixtureBcrypt + "\n}",
+			wantErr: "defined more than once",
+		},
+		{
+			name:    "algorithm contradicted",
+			input:   "audited_basic_auth argon2id {\n\talice " + fixtureBcrypt + "\n}",
+			wantErr: "hash is bcrypt",
+		},
 		{name: "legacy hash refused", input: "audited_basic_auth {\n\tdave " + fixtureAPR1 + "\n}", wantErr: `user "dave": apr1 hash refused`},
 		{name: "malformed bcrypt", input: "audited_basic_auth {\n\talice $2y$10$short\n}", wantErr: `user "alice"`},
-		{name: "control character in realm", input: "audited_basic_auth bcrypt \"a\tb\" {\n}", wantErr: "control character"},
+		{
+			name:    "control character in realm",
+			input:   "audited_basic_auth bcrypt \"a\tb\" {\n}",
+			wantErr: "control character",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,7 +58,8 @@ func TestCheckUsersOverEveryFixture(t *testing.T) {
 		}
 	}
 	// The report prints no hash.
-	if strings.Contains(out.String(), "$2y$") || strings.Contains(out.String(), "$apr1$") || strings.Contains(out.String(), "{SHA}") {
+	if strings.Contains(out.String(), "$2y$") || strings.Contains(out.String(), "$apr1$") ||
+		strings.Contains(out.String(), "{SHA}") {
 		t.Errorf("the report holds a hash:\n%s", out.String())
 	}
 }
@@ -114,9 +115,11 @@ func TestFixturesThroughTheHandler(t *testing.T) {
 			t.Errorf("%s refused with %v, want the user, line and advice", file, err)
 		}
 	}
-	passwords := map[string][2]string{"apr1": {"dave", "apr1-secret"}, "crypt": {"frank", "cryptpw"}, "sha1": {"erin", "sha1-secret"}}
+	passwords := map[string][2]string{"apr1": {"dave", "apr1-secret"}, "crypt": {"frank", "cryptpw"},
+		"sha1": {"erin", "sha1-secret"}}
 	for file, cred := range passwords {
-		a, _ := newHandler(t, &AuditedBasicAuth{UsersFile: "testdata/htpasswd/" + file + ".htpasswd", LegacyHashes: "allow", WeakCredentials: "off"})
+		a, _ := newHandler(t, &AuditedBasicAuth{UsersFile: "testdata/htpasswd/" + file + ".htpasswd",
+			LegacyHashes: "allow", WeakCredentials: "off"})
 		if res := serve(t, a, request(basic(cred[0], cred[1]))); res.status != 204 {
 			t.Errorf("%s with legacy_hashes allow: status %d, want 204", file, res.status)
 		}
@@ -133,7 +136,8 @@ func TestFixturesThroughTheHandler(t *testing.T) {
 		t.Fatalf("got %d warnings, want 1", len(warns))
 	}
 	f := warns[0].ContextMap()
-	if f["user"] != "carol" || f["format"] != "bcrypt" || f["weakness"] != "bcrypt cost 5 is below 10" || f["advice"] == "" {
+	if f["user"] != "carol" || f["format"] != "bcrypt" ||
+		f["weakness"] != "bcrypt cost 5 is below 10" || f["advice"] == "" {
 		t.Errorf("warning = %v", f)
 	}
 	for _, v := range f {

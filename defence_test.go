@@ -42,12 +42,14 @@ func TestLockoutBlocksWithoutVerifying(t *testing.T) {
 	}
 	res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.10", noContent)
 	if res.status != http.StatusTooManyRequests || res.nextCalls != 0 {
-		t.Fatalf("right password while locked: status %d, next calls %d; want 429 and none", res.status, res.nextCalls)
+		t.Fatalf("right password while locked: status %d, next calls %d; want 429 and none", res.status,
+			res.nextCalls)
 	}
 	if got := res.rec.Header().Get("Retry-After"); got != "600" {
 		t.Errorf("Retry-After = %q, want 600 (the default 10m lock)", got)
 	}
-	if res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.11", noContent); res.status != 204 {
+	if res := serveFrom(t, a, request(basic("alice", alicePassword)), "192.0.2.11",
+		noContent); res.status != 204 {
 		t.Errorf("another client: status %d, want 204", res.status)
 	}
 
@@ -55,7 +57,8 @@ func TestLockoutBlocksWithoutVerifying(t *testing.T) {
 	if len(blocked) != 1 {
 		t.Fatalf("got %d blocked events, want 1", len(blocked))
 	}
-	if b := blocked[0]; b["reason"] != "locked_out" || b["status"] != 429 || b["failures"] != 3 || b["attempted_user"] != "alice" {
+	if b := blocked[0]; b["reason"] != "locked_out" || b["status"] != 429 || b["failures"] != 3 ||
+		b["attempted_user"] != "alice" {
 		t.Errorf("blocked event = %v", b)
 	}
 	if _, ok := blocked[0]["verify_duration"]; ok {
@@ -70,7 +73,8 @@ func TestLockoutBlocksWithoutVerifying(t *testing.T) {
 		t.Errorf("events in order %v, want the third failure then the lock", order)
 	}
 	locks := events(logs, "authn_login_lock")
-	if len(locks) != 1 || locks[0]["client_ip"] != "192.0.2.10" || locks[0]["duration"] != 600.0 || locks[0]["lock"] != "client" {
+	if len(locks) != 1 || locks[0]["client_ip"] != "192.0.2.10" || locks[0]["duration"] != 600.0 ||
+		locks[0]["lock"] != "client" {
 		t.Errorf("lock events = %v, want one for 192.0.2.10 of 600s", locks)
 	}
 }
@@ -91,7 +95,8 @@ func TestLockoutCountsDistinctFailuresOnly(t *testing.T) {
 	}
 	fails := events(logs, "authn_login_fail")
 	if len(fails) != 5 || fails[4]["failures"] != 1 {
-		t.Errorf("failure events = %d, last failures field %v; want 5 and 1", len(fails), fails[len(fails)-1]["failures"])
+		t.Errorf("failure events = %d, last failures field %v; want 5 and 1", len(fails),
+			fails[len(fails)-1]["failures"])
 	}
 	if got := len(events(logs, "authn_login_successafterfail")); got != 1 {
 		t.Errorf("got %d successafterfail events, want 1", got)
@@ -108,7 +113,8 @@ func TestLockoutOffAndTrustedNetworks(t *testing.T) {
 		{"default locks at 20", nil, "192.0.2.10", 429},
 		{"off", &LockoutConfig{Off: true}, "192.0.2.10", 204},
 		{"trusted network", &LockoutConfig{TrustedNetworks: []string{"192.0.2.0/24"}}, "192.0.2.10", 204},
-		{"untrusted beside a trusted network", &LockoutConfig{TrustedNetworks: []string{"198.51.100.0/24"}}, "192.0.2.10", 429},
+		{"untrusted beside a trusted network",
+			&LockoutConfig{TrustedNetworks: []string{"198.51.100.0/24"}}, "192.0.2.10", 429},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +124,8 @@ func TestLockoutOffAndTrustedNetworks(t *testing.T) {
 			for i := range 20 {
 				serveFrom(t, a, request(basic("bob", "guess-"+string(rune('a'+i)))), tt.client, noContent)
 			}
-			if res := serveFrom(t, a, request(basic("bob", bobPassword)), tt.client, noContent); res.status != tt.want {
+			if res := serveFrom(t, a, request(basic("bob", bobPassword)), tt.client,
+				noContent); res.status != tt.want {
 				t.Errorf("after 20 failures: status %d, want %d", res.status, tt.want)
 			}
 		})
@@ -167,9 +174,11 @@ func TestOverloaded(t *testing.T) {
 
 	res := serve(t, a, request(basic("bob", bobPassword)))
 	if res.status != http.StatusServiceUnavailable || res.rec.Header().Get("Retry-After") != "1" {
-		t.Errorf("verification without capacity: %d Retry-After %q, want 503 and 1", res.status, res.rec.Header().Get("Retry-After"))
+		t.Errorf("verification without capacity: %d Retry-After %q, want 503 and 1", res.status,
+			res.rec.Header().Get("Retry-After"))
 	}
-	if ev := events(logs, "authn_login_blocked"); len(ev) != 1 || ev[0]["reason"] != "overloaded" || ev[0]["status"] != 503 {
+	if ev := events(logs, "authn_login_blocked"); len(ev) != 1 || ev[0]["reason"] != "overloaded" ||
+		ev[0]["status"] != 503 {
 		t.Errorf("blocked events = %v, want one overloaded 503", ev)
 	}
 
@@ -262,7 +271,8 @@ func TestRequireTLS(t *testing.T) {
 				if got := rec.Header().Get("WWW-Authenticate"); got != "" {
 					t.Errorf("a refused plaintext request got a challenge: %q", got)
 				}
-				if f["outcome"] != "blocked" || f["reason"] != "cleartext_rejected" || f["event"] != "authn_login_blocked" {
+				if f["outcome"] != "blocked" || f["reason"] != "cleartext_rejected" ||
+					f["event"] != "authn_login_blocked" {
 					t.Errorf("event = %v", f)
 				}
 			}

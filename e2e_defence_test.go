@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // clientFrom returns an HTTP client whose connections come from the
@@ -26,24 +24,10 @@ func clientFrom(ip string) *http.Client {
 	}}
 }
 
-// do sends one request and returns its response with the body read.
+// do sends one request through c and returns its response.
 func do(t *testing.T, c *http.Client, url string, header http.Header) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, _ := getWith(t, c, url, header)
 	return resp
 }
 
@@ -86,10 +70,7 @@ http://%s {
 // spoofed X-Forwarded-For counts only from a trusted proxy.
 func TestE2ELockout(t *testing.T) {
 	const password = "dana-pass-9"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, password)
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	url := "http://" + site + "/"
 	p := startCaddy(t, t.TempDir(), fmt.Sprintf(defenceCaddyfile, site, hash, "first"), url)
@@ -119,7 +100,8 @@ func TestE2ELockout(t *testing.T) {
 	// Reload with a changed config; the lock holds.
 	reload := fmt.Sprintf(defenceCaddyfile, site, hash, "second")
 	reload = strings.ReplaceAll(reload, "{ADMIN}", fmt.Sprint(p.admin))
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", p.admin), strings.NewReader(reload))
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", p.admin),
+		strings.NewReader(reload))
 	req.Header.Set("Content-Type", "text/caddyfile")
 	lr, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -148,7 +130,8 @@ func TestE2ELockout(t *testing.T) {
 		t.Errorf("client behind the trusted proxy: %d, want 200", resp.StatusCode)
 	}
 	for i := 1; i <= 4; i++ {
-		do(t, proxy, url, withHeader(basicHeader("dana", fmt.Sprintf("proxied-%d", i)), "X-Forwarded-For", "10.2.2.2"))
+		do(t, proxy, url, withHeader(basicHeader("dana", fmt.Sprintf("proxied-%d", i)), "X-Forwarded-For",
+			"10.2.2.2"))
 	}
 	if resp := do(t, proxy, url, withHeader(good, "X-Forwarded-For", "10.2.2.2")); resp.StatusCode != 429 {
 		t.Errorf("locked client behind the proxy: %d, want 429", resp.StatusCode)
@@ -223,21 +206,4 @@ func TestE2ELockout(t *testing.T) {
 			}
 		}
 	}
-}
-
-func getWith(t *testing.T, c *http.Client, url string, header http.Header) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // exampleCaddyfile returns examples/Caddyfile with free ports, and the
@@ -72,7 +70,8 @@ func TestE2EExample(t *testing.T) {
 		t.Errorf("default log holds %d audit events, want 0", n)
 	}
 
-	common := []string{"client_ip", "remote_ip", "method", "host", "path", "proto", "user_agent", "tls", "status", "request_id", "realm"}
+	common := []string{"client_ip", "remote_ip", "method", "host", "path", "proto", "user_agent",
+		"tls", "status", "request_id", "realm"}
 	tests := []struct {
 		msg    string
 		fields map[string]any
@@ -80,25 +79,29 @@ func TestE2EExample(t *testing.T) {
 		more   []string
 	}{
 		{
-			msg:    "credentials requested",
-			fields: map[string]any{"level": "info", "event": "authn_challenge", "outcome": "challenge", "status": 401.0, "tls": false, "client_ip": "127.0.0.1", "path": "/", "method": "GET", "realm": "caddy-basicaudit demo"},
+			msg: "credentials requested",
+			fields: map[string]any{"level": "info", "event": "authn_challenge", "outcome": "challenge",
+				"status": 401.0, "tls": false, "client_ip": "127.0.0.1", "path": "/", "method": "GET", "realm": "caddy-basicaudit demo"},
 			absent: []string{"reason", "attempted_user", "user_id", "cache_hit"},
 		},
 		{
-			msg:    "authentication succeeded",
-			fields: map[string]any{"level": "info", "event": "authn_login_success", "outcome": "success", "user_id": "alice", "status": 200.0, "cache_hit": false},
+			msg: "authentication succeeded",
+			fields: map[string]any{"level": "info", "event": "authn_login_success", "outcome": "success",
+				"user_id": "alice", "status": 200.0, "cache_hit": false},
 			absent: []string{"reason", "attempted_user"},
 			more:   []string{"verify_duration"},
 		},
 		{
-			msg:    "authentication failed",
-			fields: map[string]any{"level": "warn", "event": "authn_login_fail", "outcome": "failure", "reason": "wrong_password", "attempted_user": "alice", "user_known": true, "status": 401.0, "cache_hit": false},
+			msg: "authentication failed",
+			fields: map[string]any{"level": "warn", "event": "authn_login_fail", "outcome": "failure",
+				"reason": "wrong_password", "attempted_user": "alice", "user_known": true, "status": 401.0, "cache_hit": false},
 			absent: []string{"user_id", "attempted_user_hash"},
 			more:   []string{"verify_duration"},
 		},
 		{
-			msg:    "authentication failed",
-			fields: map[string]any{"level": "warn", "event": "authn_login_fail", "outcome": "failure", "reason": "unknown_user", "user_known": false},
+			msg: "authentication failed",
+			fields: map[string]any{"level": "warn", "event": "authn_login_fail", "outcome": "failure",
+				"reason": "unknown_user", "user_known": false},
 			absent: []string{"user_id", "attempted_user"},
 			more:   []string{"attempted_user_hash", "verify_duration"},
 		},
@@ -139,10 +142,12 @@ func TestE2EExample(t *testing.T) {
 				i, line["auth_outcome"], line["uuid"], events[i]["outcome"], events[i]["request_id"])
 		}
 	}
-	if access[1]["user_id"] != "alice" || access[2]["auth_reason"] != "wrong_password" || access[2]["attempted_user"] != "alice" {
+	if access[1]["user_id"] != "alice" || access[2]["auth_reason"] != "wrong_password" ||
+		access[2]["attempted_user"] != "alice" {
 		t.Errorf("access log lacks user_id, auth_reason or attempted_user: %v / %v", access[1], access[2])
 	}
-	if access[3]["attempted_user_hash"] != events[3]["attempted_user_hash"] || access[3]["attempted_user"] != nil {
+	if access[3]["attempted_user_hash"] != events[3]["attempted_user_hash"] ||
+		access[3]["attempted_user"] != nil {
 		t.Errorf("access log of the unknown user: %v, want only its keyed hash", access[3])
 	}
 }
@@ -164,7 +169,8 @@ func TestE2EDropInExample(t *testing.T) {
 	resp, _ := get(t, url+"/secret/x", nil)
 	if resp.StatusCode != http.StatusUnauthorized ||
 		resp.Header.Get("WWW-Authenticate") != `Basic realm="Secret area", charset="UTF-8"` {
-		t.Errorf("inside the matcher: %d %q, want 401 with the realm", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		t.Errorf("inside the matcher: %d %q, want 401 with the realm", resp.StatusCode,
+			resp.Header.Get("WWW-Authenticate"))
 	}
 	resp, body := get(t, url+"/secret/x", basicHeader("Bob", "hiccup"))
 	if resp.StatusCode != http.StatusOK || body != "Welcome, Bob" {
@@ -173,10 +179,7 @@ func TestE2EDropInExample(t *testing.T) {
 }
 
 func TestE2EHandleErrors(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "s3cret-pass")
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	text := fmt.Sprintf(`{
 	admin localhost:{ADMIN}
@@ -220,11 +223,8 @@ func TestE2EUsersFileEdit(t *testing.T) {
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.htpasswd")
 	line := func(user, password string) string {
-		h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return user + ":" + string(h) + "\n"
+		h := testHash(t, password)
+		return user + ":" + h + "\n"
 	}
 	write := func(content string) {
 		// Write beside and rename, as editors and deploy tools do.

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/basicaudit/caddy-basicaudit/internal/integrity"
 )
 
@@ -80,10 +78,7 @@ func TestE2EIntegrity(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(integrityKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte("ivy-pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "ivy-pass")
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	url := "http://" + site + "/"
 	traffic := func(n int) {
@@ -95,12 +90,13 @@ func TestE2EIntegrity(t *testing.T) {
 		}
 	}
 
-	p := startCaddy(t, dir, integrityCaddyfile(dir, site, string(hash), "first"), url)
+	p := startCaddy(t, dir, integrityCaddyfile(dir, site, hash, "first"), url)
 	traffic(8) // spans checkpoints, so the key evolves
 
 	// A reload continues the chain.
-	reload := strings.ReplaceAll(integrityCaddyfile(dir, site, string(hash), "second"), "{ADMIN}", fmt.Sprint(p.admin))
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", p.admin), strings.NewReader(reload))
+	reload := strings.ReplaceAll(integrityCaddyfile(dir, site, hash, "second"), "{ADMIN}", fmt.Sprint(p.admin))
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", p.admin),
+		strings.NewReader(reload))
 	req.Header.Set("Content-Type", "text/caddyfile")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -118,7 +114,7 @@ func TestE2EIntegrity(t *testing.T) {
 	p.stop()
 
 	// A restart starts a new chain linked to the old one.
-	p = startCaddy(t, dir, integrityCaddyfile(dir, site, string(hash), "third"), url)
+	p = startCaddy(t, dir, integrityCaddyfile(dir, site, hash, "third"), url)
 	traffic(2)
 	p.stop()
 
@@ -157,13 +153,15 @@ func TestE2EIntegrity(t *testing.T) {
 	last := first[len(first)-1]
 	if start["event"] != "audit_chain_start" || start["prev_chain"] != order[0] ||
 		start["prev_seq"] != last["seq"] || start["prev_mac"] != last["mac"] {
-		t.Errorf("second chain's start %v does not name the first chain's head seq %v mac %v", start, last["seq"], last["mac"])
+		t.Errorf("second chain's start %v does not name the first chain's head seq %v mac %v", start,
+			last["seq"], last["mac"])
 	}
 
 	if status, out := runVerify(t, "--key", keyFile, logPath); status != 0 {
 		t.Fatalf("verify of the untouched log: exit %d\n%s", status, out)
 	}
-	if status, out := runVerify(t, "--key", keyFile, "--head", second[len(second)-1]["mac"].(string), logPath); status != 0 {
+	if status, out := runVerify(t, "--key", keyFile, "--head", second[len(second)-1]["mac"].(string),
+		logPath); status != 0 {
 		t.Fatalf("verify with the right head: exit %d\n%s", status, out)
 	}
 	// Without its first lines (rolled files deleted), a chain verifies
@@ -183,7 +181,8 @@ func TestE2EIntegrity(t *testing.T) {
 	if err := os.WriteFile(secondOnly, []byte(strings.Join(lines[len(first):], "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if status, out := runVerify(t, "--key", keyFile, secondOnly); status != 0 || !strings.Contains(out, "chain "+order[0]+": not in the files") {
+	if status, out := runVerify(t, "--key", keyFile, secondOnly); status != 0 || !strings.Contains(out,
+		"chain "+order[0]+": not in the files") {
 		t.Errorf("verify of the second chain alone: exit %d, want 0 naming the absent first chain\n%s", status, out)
 	}
 
@@ -191,7 +190,8 @@ func TestE2EIntegrity(t *testing.T) {
 	if err := os.WriteFile(wrongKey, []byte("not-the-key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if status, out := runVerify(t, "--key", wrongKey, logPath); status != 1 || !strings.Contains(out, "check that the key") {
+	if status, out := runVerify(t, "--key", wrongKey, logPath); status != 1 || !strings.Contains(out,
+		"check that the key") {
 		t.Errorf("verify with a wrong key: exit %d, want 1 with a hint about the key\n%s", status, out)
 	}
 	if status, _ := runVerify(t, "--key", filepath.Join(dir, "missing"), logPath); status != 2 {
@@ -224,7 +224,8 @@ func TestE2EIntegrity(t *testing.T) {
 		{"cut tail of the first chain", func(l []string) []string {
 			return append(l[:len(first)-3:len(first)-3], l[len(first):]...)
 		}, nil, "truncated", 0},
-		{"cut tail of the newest chain", func(l []string) []string { return l[:len(l)-2] }, []string{"--head", second[len(second)-1]["mac"].(string)}, "truncated", 0},
+		{"cut tail of the newest chain", func(l []string) []string { return l[:len(l)-2] },
+			[]string{"--head", second[len(second)-1]["mac"].(string)}, "truncated", 0},
 		{"forged with the current key at an earlier position", func(l []string) []string {
 			l[mid] = currentKeyForgery
 			return l
@@ -325,13 +326,11 @@ func TestE2EIntegrityECS(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(integrityKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte("ivy-pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "ivy-pass")
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	url := "http://" + site + "/"
-	config := strings.Replace(integrityCaddyfile(dir, site, string(hash), "in"), "\t\tivy ", "\t\tschema ecs\n\t\tivy ", 1)
+	config := strings.Replace(integrityCaddyfile(dir, site, hash, "in"), "\t\tivy ",
+		"\t\tschema ecs\n\t\tivy ", 1)
 	for run := range 2 {
 		p := startCaddy(t, dir, config, url)
 		for i := range 6 {
@@ -361,7 +360,8 @@ func TestE2EIntegrityECS(t *testing.T) {
 	if err := os.WriteFile(tampered, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if status, out := runVerify(t, "--key", keyFile, tampered); status != 1 || !strings.Contains(out, "modified") {
+	if status, out := runVerify(t, "--key", keyFile, tampered); status != 1 || !strings.Contains(out,
+		"modified") {
 		t.Errorf("tampered ECS log: exit %d, want 1 naming a modification\n%s", status, out)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestE2ENoSecretsLogged drives every path with every logger at DEBUG and
@@ -17,10 +15,7 @@ import (
 // Authorization value that was sent.
 func TestE2ENoSecretsLogged(t *testing.T) {
 	const password = "s3cret-Pass-831"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, password)
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	text := fmt.Sprintf(`{
 	admin localhost:{ADMIN}
@@ -60,8 +55,10 @@ http://%s {
 		{"/", basicHeader("Hunter2-typed-as-user", "x"), 401},
 		{"/", basicHeader("carol", long), 401},
 		{"/", basicHeader("ctrl\nuser", "pw-of-ctrl-user-77"), 401},
-		{"/", http.Header{"Authorization": {"Basic " + token("carol:pw-of-multi-55"), "Basic " + token("carol:"+password)}}, 401},
-		{"/", http.Header{"Authorization": {"Basic " + token("carol:pw-of-multi-55") + ", Basic " + token("carol:"+password)}}, 401},
+		{"/", http.Header{"Authorization": {"Basic " + token("carol:pw-of-multi-55"), "Basic " +
+			token("carol:"+password)}}, 401},
+		{"/", http.Header{"Authorization": {"Basic " + token("carol:pw-of-multi-55") + ", Basic " +
+			token("carol:"+password)}}, 401},
 		{"/", http.Header{"Authorization": {"Bearer tok-SECRET-bearer-abc"}}, 401},
 		{"/", http.Header{"Authorization": {"Basic " + token("carol-no-colon-"+password)}}, 401},
 		{"/", http.Header{"Authorization": {"Basic " + strings.Repeat(token("carol:"+password), 200)}}, 401},
@@ -115,10 +112,7 @@ http://%s {
 // TestE2EConsoleOneLinePerRequest checks that hostile usernames cannot
 // break or forge lines under the console encoder.
 func TestE2EConsoleOneLinePerRequest(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "pw")
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	text := fmt.Sprintf(`{
 	admin localhost:{ADMIN}
@@ -192,7 +186,8 @@ http://%s {
 		// the message and the fields, where nothing may be raw.
 		_, rest, _ := strings.Cut(line, auditLogger)
 		for _, c := range rest {
-			if c < 0x20 && c != '\t' || c == 0x7f || c >= 0x80 && c <= 0x9f || c == 0x2028 || c == 0x2029 || c >= 0x202a && c <= 0x202e {
+			if c < 0x20 && c != '\t' || c == 0x7f || c >= 0x80 && c <= 0x9f || c == 0x2028 || c == 0x2029 ||
+				c >= 0x202a && c <= 0x202e {
 				t.Errorf("line %d holds control character %U: %q", i, c, line)
 			}
 		}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestE2ENetSink routes the audit logger to a `net` sink and receives the
@@ -38,10 +36,7 @@ func TestE2ENetSink(t *testing.T) {
 		}
 	}()
 
-	hash, err := bcrypt.GenerateFromPassword([]byte("net-pass"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "net-pass")
 	site := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	text := fmt.Sprintf(`{
 	admin localhost:{ADMIN}

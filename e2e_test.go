@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The end-to-end tests run a real caddy process built from ./cmd/caddy on
@@ -115,7 +117,8 @@ func startCaddy(t *testing.T, dir, caddyfile, url string) *caddyProcess {
 	p.cmd.Dir = dir
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
-	p.cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	p.cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(),
+		"XDG_CONFIG_HOME="+t.TempDir())
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +137,8 @@ func startCaddy(t *testing.T, dir, caddyfile, url string) *caddyProcess {
 		}
 		// Dial rather than request, so that no audit event is written
 		// before the test's own requests.
-		conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://"), "/"))
+		conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(url,
+			"http://"), "https://"), "/"))
 		if err == nil {
 			conn.Close()
 			return p
@@ -197,8 +201,14 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// get sends a request with the given Authorization values.
+// get sends a request with the given headers and reads its body.
 func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	return getWith(t, http.DefaultClient, url, header)
+}
+
+// getWith is get through the client c.
+func getWith(t *testing.T, c *http.Client, url string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -209,13 +219,24 @@ func get(t *testing.T, url string, header http.Header) (*http.Response, string) 
 			req.Header.Add(k, v)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
+}
+
+// testHash is a bcrypt hash of password at the minimum cost, so that
+// the tests stay fast; cost changes no decision of the handler.
+func testHash(t *testing.T, password string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
 }
 
 func basicHeader(user, password string) http.Header {

@@ -8,18 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestE2ERequireTLS: over plain HTTP a browser-like client gets 403 and
 // no challenge; over Caddy's internal TLS it authenticates; loopback
 // peers are exempt unless strict.
 func TestE2ERequireTLS(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("tls-pass-1"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, "tls-pass-1")
 	strictPort, exemptPort, tlsPort := freePort(t), freePort(t), freePort(t)
 	text := fmt.Sprintf(`{
 	admin localhost:{ADMIN}
@@ -64,7 +59,8 @@ https://localhost:%d {
 	browser := http.Header{"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}}
 	resp, _ := get(t, fmt.Sprintf("http://localhost:%d/", strictPort), browser)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("WWW-Authenticate") != "" {
-		t.Errorf("plain HTTP under strict: %d, challenge %q; want 403 and none", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		t.Errorf("plain HTTP under strict: %d, challenge %q; want 403 and none", resp.StatusCode,
+			resp.Header.Get("WWW-Authenticate"))
 	}
 	resp, _ = get(t, fmt.Sprintf("http://localhost:%d/", exemptPort), browser)
 	if resp.StatusCode != http.StatusUnauthorized {

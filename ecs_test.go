@@ -111,7 +111,8 @@ func TestECSFieldsExistInECS(t *testing.T) {
 			}
 		}
 	}
-	for _, event := range []string{"authn_challenge", "authn_login_success", "authn_login_fail", "authn_login_blocked",
+	for _, event := range []string{"authn_challenge", "authn_login_success", "authn_login_fail",
+		"authn_login_blocked",
 		"authn_login_lock", "authn_login_fail_max", "authn_weak_credential"} {
 		if !seen[event] {
 			t.Errorf("no %s event was driven; the test covers less than it claims", event)

@@ -80,7 +80,8 @@ func TestExamplesAdaptToTheirJSONTwins(t *testing.T) {
 				t.Fatalf("reading the twin (run go test -run Examples -update): %v", err)
 			}
 			if !bytes.Equal(want, pretty.Bytes()) {
-				t.Errorf("%s differs from the adapted %s; run go test -run Examples -update\ngot:\n%s", twin, caddyfile, pretty.Bytes())
+				t.Errorf("%s differs from the adapted %s; run go test -run Examples -update\ngot:\n%s", twin,
+					caddyfile, pretty.Bytes())
 			}
 		})
 	}

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The integration tests feed a real audit trail to the tools that users
@@ -89,16 +87,14 @@ http://%[5]s {
 func writeAuditTrail(t *testing.T) (string, []map[string]any) {
 	t.Helper()
 	const password = "Integration-Pass-17"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := testHash(t, password)
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "audit.log")
 	hashed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	raw := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	tlsOnly := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := startCaddy(t, dir, fmt.Sprintf(trailCaddyfile, logPath, hashed, raw, hash, tlsOnly), "http://"+hashed+"/")
+	p := startCaddy(t, dir, fmt.Sprintf(trailCaddyfile, logPath, hashed, raw, hash, tlsOnly),
+		"http://"+hashed+"/")
 	for _, site := range []string{raw, tlsOnly} {
 		waitFor(t, 10*time.Second, site, func() bool {
 			conn, err := net.Dial("tcp", site)
@@ -266,7 +262,8 @@ func TestFail2banFilter(t *testing.T) {
 	}
 
 	if len(got) != len(want) {
-		t.Fatalf("fail2ban-regex matched %d lines, want the %d failures and lockout blocks:\n%s", len(got), len(want), out)
+		t.Fatalf("fail2ban-regex matched %d lines, want the %d failures and lockout blocks:\n%s",
+			len(got), len(want), out)
 	}
 	for i := range want {
 		// fail2ban keeps at most six decimals of the time, and none
@@ -423,7 +420,8 @@ func TestCrowdSecScenarios(t *testing.T) {
 	}
 	copyExample(t, rawStage, filepath.Join(dir, "parsers/s00-raw"))
 	copyExample(t, dateStage, filepath.Join(dir, "parsers/s02-enrich"))
-	copyExample(t, "examples/crowdsec/parsers/s01-parse/caddy-basicaudit-logs.yaml", filepath.Join(dir, "parsers/s01-parse"))
+	copyExample(t, "examples/crowdsec/parsers/s01-parse/caddy-basicaudit-logs.yaml", filepath.Join(dir,
+		"parsers/s01-parse"))
 	scenarios, err := filepath.Glob("examples/crowdsec/scenarios/*.yaml")
 	if err != nil || len(scenarios) != 2 {
 		t.Fatalf("example scenarios %v (%v), want 2", scenarios, err)

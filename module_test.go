@@ -157,6 +157,18 @@ func onlyEvent(t *testing.T, logs *observer.ObservedLogs) observer.LoggedEntry {
 	return entries[0]
 }
 
+// eventOf is the message, level and event name that SPEC gives each
+// outcome of a request.
+var eventOf = map[string]struct {
+	msg   string
+	level zapcore.Level
+	event string
+}{
+	"success":   {"authentication succeeded", zapcore.InfoLevel, "authn_login_success"},
+	"failure":   {"authentication failed", zapcore.WarnLevel, "authn_login_fail"},
+	"challenge": {"credentials requested", zapcore.InfoLevel, "authn_challenge"},
+}
+
 func TestServeHTTPDecisions(t *testing.T) {
 	long := strings.Repeat("p", 73)
 	tests := []struct {
@@ -165,35 +177,37 @@ func TestServeHTTPDecisions(t *testing.T) {
 		wantStatus  int
 		wantOutcome string
 		wantReason  string
-		wantEvent   string
-		wantLevel   zapcore.Level
-		wantMsg     string
 		wantNext    bool
 	}{
-		{"no credentials", nil, 401, "challenge", "", "authn_challenge", zapcore.InfoLevel, "credentials requested", false},
-		{"valid", []string{basic("alice", alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"colon in password", []string{basic("bob", bobPassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"wrong password", []string{basic("alice", "nope")}, 401, "failure", "wrong_password", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"unknown user", []string{basic("mallory", "nope")}, 401, "failure", "unknown_user", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"bearer", []string{"Bearer abc.def"}, 401, "failure", "unsupported_scheme", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"garbage token", []string{"Basic !!!"}, 401, "failure", "malformed_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"two headers", []string{basic("alice", alicePassword), basic("alice", alicePassword)}, 401, "failure", "multiple_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"control in username", []string{basic("ali\nce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"73-byte password", []string{basic("alice", long)}, 401, "failure", "password_too_long", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"scheme in lower case", []string{"basic " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"scheme in upper case", []string{"BASIC " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"doubled space", []string{"Basic  " + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"tab after scheme", []string{"Basic\t" + token("alice:"+alicePassword)}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"missing padding", []string{"Basic " + strings.TrimRight(token("alice:"+alicePassword+"x"), "=")}, 401, "failure", "wrong_password", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"UTF-8 credentials", []string{basic("jörg", "pässwörd")}, 204, "success", "", "authn_login_success", zapcore.InfoLevel, "authentication succeeded", true},
-		{"Latin-1 bytes", []string{basic("j\xf6rg", "p\xe4ssw\xf6rd")}, 401, "failure", "unknown_user", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"empty username", []string{basic("", alicePassword)}, 401, "failure", "unknown_user", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"empty password", []string{basic("alice", "")}, 401, "failure", "wrong_password", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"comma-joined", []string{basic("alice", alicePassword) + ", " + basic("bob", bobPassword)}, 401, "failure", "multiple_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"ESC in username", []string{basic("ali\x1bce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"NUL in username", []string{basic("ali\x00ce", alicePassword)}, 401, "failure", "invalid_username", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"5 KiB token", []string{"Basic " + strings.Repeat("QUFB", 1280)}, 401, "failure", "malformed_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
-		{"no colon", []string{"Basic " + token("alice")}, 401, "failure", "malformed_credentials", "authn_login_fail", zapcore.WarnLevel, "authentication failed", false},
+		{"no credentials", nil, 401, "challenge", "", false},
+		{"valid", []string{basic("alice", alicePassword)}, 204, "success", "", true},
+		{"colon in password", []string{basic("bob", bobPassword)}, 204, "success", "", true},
+		{"wrong password", []string{basic("alice", "nope")}, 401, "failure", "wrong_password", false},
+		{"unknown user", []string{basic("mallory", "nope")}, 401, "failure", "unknown_user", false},
+		{"bearer", []string{"Bearer abc.def"}, 401, "failure", "unsupported_scheme", false},
+		{"garbage token", []string{"Basic !!!"}, 401, "failure", "malformed_credentials", false},
+		{"two headers", []string{basic("alice", alicePassword), basic("alice", alicePassword)}, 401,
+			"failure", "multiple_credentials", false},
+		{"control in username", []string{basic("ali\nce", alicePassword)}, 401, "failure",
+			"invalid_username", false},
+		{"73-byte password", []string{basic("alice", long)}, 401, "failure", "password_too_long", false},
+		{"scheme in lower case", []string{"basic " + token("alice:"+alicePassword)}, 204, "success", "", true},
+		{"scheme in upper case", []string{"BASIC " + token("alice:"+alicePassword)}, 204, "success", "", true},
+		{"doubled space", []string{"Basic  " + token("alice:"+alicePassword)}, 204, "success", "", true},
+		{"tab after scheme", []string{"Basic\t" + token("alice:"+alicePassword)}, 204, "success", "", true},
+		{"missing padding", []string{"Basic " + strings.TrimRight(token("alice:"+alicePassword+"x"),
+			"=")}, 401, "failure", "wrong_password", false},
+		{"UTF-8 credentials", []string{basic("jörg", "pässwörd")}, 204, "success", "", true},
+		{"Latin-1 bytes", []string{basic("j\xf6rg", "p\xe4ssw\xf6rd")}, 401, "failure", "unknown_user", false},
+		{"empty username", []string{basic("", alicePassword)}, 401, "failure", "unknown_user", false},
+		{"empty password", []string{basic("alice", "")}, 401, "failure", "wrong_password", false},
+		{"comma-joined", []string{basic("alice", alicePassword) + ", " + basic("bob", bobPassword)}, 401,
+			"failure", "multiple_credentials", false},
+		{"ESC in username", []string{basic("ali\x1bce", alicePassword)}, 401, "failure", "invalid_username", false},
+		{"NUL in username", []string{basic("ali\x00ce", alicePassword)}, 401, "failure", "invalid_username", false},
+		{"5 KiB token", []string{"Basic " + strings.Repeat("QUFB", 1280)}, 401, "failure",
+			"malformed_credentials", false},
+		{"no colon", []string{"Basic " + token("alice")}, 401, "failure", "malformed_credentials", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,13 +220,14 @@ func TestServeHTTPDecisions(t *testing.T) {
 			if got := res.nextCalls > 0; got != tt.wantNext {
 				t.Errorf("next called = %v, want %v", got, tt.wantNext)
 			}
+			want := eventOf[tt.wantOutcome]
 			e := onlyEvent(t, logs)
 			f := e.ContextMap()
-			if e.Message != tt.wantMsg || e.Level != tt.wantLevel {
-				t.Errorf("event = %s %q, want %s %q", e.Level, e.Message, tt.wantLevel, tt.wantMsg)
+			if e.Message != want.msg || e.Level != want.level {
+				t.Errorf("event = %s %q, want %s %q", e.Level, e.Message, want.level, want.msg)
 			}
-			if f["event"] != tt.wantEvent || f["outcome"] != tt.wantOutcome {
-				t.Errorf("event, outcome = %v, %v; want %v, %v", f["event"], f["outcome"], tt.wantEvent, tt.wantOutcome)
+			if f["event"] != want.event || f["outcome"] != tt.wantOutcome {
+				t.Errorf("event, outcome = %v, %v; want %v, %v", f["event"], f["outcome"], want.event, tt.wantOutcome)
 			}
 			if got, _ := f["reason"].(string); got != tt.wantReason {
 				t.Errorf("reason = %q, want %q", got, tt.wantReason)

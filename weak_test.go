@@ -30,12 +30,16 @@ func TestWeakCredentials(t *testing.T) {
 		wantStatus  int
 		wantReasons []string // nil: no event
 	}{
-		{"warn", "warn", "admin", "admin", adminHash, 204, []string{"same_as_username", "default_pair", "common_password", "too_short", "low_score"}},
-		{"default is warn", "", "admin", "admin", adminHash, 204, []string{"same_as_username", "default_pair", "common_password", "too_short", "low_score"}},
-		{"reject", "reject", "admin", "admin", adminHash, 403, []string{"same_as_username", "default_pair", "common_password", "too_short", "low_score"}},
+		{"warn", "warn", "admin", "admin", adminHash, 204, []string{"same_as_username", "default_pair",
+			"common_password", "too_short", "low_score"}},
+		{"default is warn", "", "admin", "admin", adminHash, 204, []string{"same_as_username",
+			"default_pair", "common_password", "too_short", "low_score"}},
+		{"reject", "reject", "admin", "admin", adminHash, 403, []string{"same_as_username",
+			"default_pair", "common_password", "too_short", "low_score"}},
 		{"off", "off", "admin", "admin", adminHash, 204, nil},
 		{"strong password", "warn", "carla", "Vq7-orbit-Lantern-93", strong, 204, nil},
-		{"weak hash only", "warn", "dora", "Vq7-orbit-Lantern-93", mustBcrypt("Vq7-orbit-Lantern-93"), 204, []string{"weak_hash"}},
+		{"weak hash only", "warn", "dora", "Vq7-orbit-Lantern-93", mustBcrypt("Vq7-orbit-Lantern-93"),
+			204, []string{"weak_hash"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -91,7 +91,8 @@ func TestCanonicalAgreesWithDecodedLine(t *testing.T) {
 
 func TestCanonicalNumbersAgree(t *testing.T) {
 	want := Canonical("m", "info", map[string]any{"n": 1})
-	for _, v := range []any{int64(1), uint64(1), 1.0, float32(1), json.Number("1"), json.Number("1.0"), json.Number("1e0"), []any{}} {
+	for _, v := range []any{int64(1), uint64(1), 1.0, float32(1), json.Number("1"), json.Number("1.0"),
+		json.Number("1e0"), []any{}} {
 		got := Canonical("m", "info", map[string]any{"n": v})
 		if _, isArray := v.([]any); isArray {
 			if bytes.Equal(got, want) {

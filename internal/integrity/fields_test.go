@@ -59,8 +59,10 @@ func TestSealFieldsMatchesSeal(t *testing.T) {
 					m[f.Key] = f.Any
 				}
 			}
-			want := appendCanonical(nil, "authentication failed", "warn", m, &chainFields{seq: 7, chain: "0123456789abcdef"})
-			got := appendCanonicalFields(nil, "authentication failed", "warn", append([]Field(nil), tt.fields...), 7, "0123456789abcdef")
+			want := appendCanonical(nil, "authentication failed", "warn", m, &chainFields{seq: 7,
+				chain: "0123456789abcdef"})
+			got := appendCanonicalFields(nil, "authentication failed", "warn", append([]Field(nil),
+				tt.fields...), 7, "0123456789abcdef")
 			if !bytes.Equal(got, want) {
 				t.Errorf("canonical forms differ:\n got %q\nwant %q", got, want)
 			}

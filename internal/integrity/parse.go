@@ -95,7 +95,8 @@ func (p *parser) parse(line []byte, r *record, arena []byte) []byte {
 	case !mac.present || mac.tag != tagString || !parseMAC(mac.content.of(p.buf), &r.mac):
 		r.bad = "mac is missing or not 64 hex digits"
 	}
-	if msg, level := &p.spec[specMsg], &p.spec[specLevel]; (msg.present && msg.tag != tagString) || (level.present && level.tag != tagString) {
+	if msg, level := &p.spec[specMsg], &p.spec[specLevel]; (msg.present && msg.tag != tagString) ||
+		(level.present && level.tag != tagString) {
 		r.bad = "msg or level is not a string"
 	}
 

@@ -303,7 +303,8 @@ func TestTampering(t *testing.T) {
 			name: "forged with the current key in place of an old event",
 			tamper: func(l *testLog) []string {
 				// The key of epoch 3, as read out of the process now.
-				l.lines[14] = forge(l, l.chain.key, 15, unquote(fieldOf(t, l.lines[13], "mac")), kv{"event", "authn_login_success"})
+				l.lines[14] = forge(l, l.chain.key, 15, unquote(fieldOf(t, l.lines[13], "mac")), kv{"event",
+					"authn_login_success"})
 				return l.lines
 			},
 			kind: KindModified, seq: 15, line: 15, inDetail: "key of epoch 3",
@@ -311,7 +312,8 @@ func TestTampering(t *testing.T) {
 		{
 			name: "forged with the current key inserted before an old event",
 			tamper: func(l *testLog) []string {
-				forged := forge(l, l.chain.key, 15, unquote(fieldOf(t, l.lines[13], "mac")), kv{"event", "authn_login_success"})
+				forged := forge(l, l.chain.key, 15, unquote(fieldOf(t, l.lines[13], "mac")), kv{"event",
+					"authn_login_success"})
 				return slices.Insert(l.lines, 14, forged)
 			},
 			kind: KindInserted, seq: 15, line: 15, inDetail: "key of epoch 3",
@@ -670,7 +672,8 @@ func TestMissingBeginning(t *testing.T) {
 		t.Errorf("Missing = %+v, want deleted seq 1..24", m)
 	}
 	if c.Problem != nil || c.Verified != 15 || c.First != 26 || c.Last != 40 {
-		t.Errorf("problem %+v, verified %d (seq %d..%d), want none and 15 (26..40)", c.Problem, c.Verified, c.First, c.Last)
+		t.Errorf("problem %+v, verified %d (seq %d..%d), want none and 15 (26..40)", c.Problem,
+			c.Verified, c.First, c.Last)
 	}
 	if got := ExitCode(r); got != 1 {
 		t.Errorf("ExitCode = %d, want 1", got)
@@ -746,7 +749,8 @@ func TestWriteReport(t *testing.T) {
 	want := "chain " + l.chain.ID() + ": 40 events verified (seq 1..40), head " + l.chain.Head().MAC + "\n" +
 		"chain " + b.chain.ID() + ": follows chain " + l.chain.ID() + " at seq 40\n" +
 		"chain " + b.chain.ID() + ": modified at " + path + ":43 (seq 2): "
-	if got := out.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "\nlines skipped, not audit events: 1\n") {
+	if got := out.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got,
+		"\nlines skipped, not audit events: 1\n") {
 		t.Errorf("report:\n%s\nwant it to start with:\n%s", got, want)
 	}
 	if got := ExitCode(r); got != 1 {

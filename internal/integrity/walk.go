@@ -160,7 +160,8 @@ func (v *verifier) consume(b *batch, r *record) {
 		v.order = append(v.order, c)
 	}
 	v.newest = c
-	e := event{pos: p, seq: r.seq, mac: r.mac, canon: r.canon.of(b.arena), bad: r.bad, kind: r.event, link: r.link}
+	e := event{pos: p, seq: r.seq, mac: r.mac, canon: r.canon.of(b.arena), bad: r.bad, kind: r.event,
+		link: r.link}
 	v.add(c, &e)
 }
 

@@ -30,12 +30,15 @@ func TestVerifyZapOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := [][]kv{
-		{{"event", EventChainStart}, {FieldPrevChain, "0123456789abcdef"}, {FieldPrevSeq, uint64(7)}, {FieldPrevMAC, "00"}},
-		{{"event", "authn_login_fail"}, {"attempted_user", "bad\xff\xfeutf8 \x00\x1b[31m \"q\" \\"}, {"status", 401},
+		{{"event", EventChainStart}, {FieldPrevChain, "0123456789abcdef"}, {FieldPrevSeq, uint64(7)},
+			{FieldPrevMAC, "00"}},
+		{{"event", "authn_login_fail"}, {"attempted_user", "bad\xff\xfeutf8 \x00\x1b[31m \"q\" \\"},
+			{"status", 401},
 			{"verify_duration", 0.96525323}, {"tiny", 1e-7}, {"ratio", float32(0.1)}, {"big", uint64(1) << 53},
 			{"neg", -12}, {"tls", false}, {"nan", math.NaN()}, {"inf", math.Inf(-1)}},
 		{{"event", EventCheckpoint}},
-		{{"event.action", "authn_login_success"}, {"event.category", []string{"authentication", "é"}}, {"empty", []string{}}},
+		{{"event.action", "authn_login_success"}, {"event.category", []string{"authentication", "é"}},
+			{"empty", []string{}}},
 		{{"event", "authn_login_fail"}, {"status", 401}, {"time", "2026-12-04T15:49:34.436123456Z"}},
 	}
 	for _, ev := range events {
@@ -60,6 +63,7 @@ func TestVerifyZapOutput(t *testing.T) {
 	}
 	if c := r.Chains[0]; c.Problem != nil || c.Verified != uint64(len(events)) {
 		data, _ := os.ReadFile(path)
-		t.Errorf("zap's output: problem %+v, verified %d, want none and %d\n%s", c.Problem, c.Verified, len(events), data)
+		t.Errorf("zap's output: problem %+v, verified %d, want none and %d\n%s", c.Problem, c.Verified,
+			len(events), data)
 	}
 }

@@ -73,7 +73,8 @@ func TestDecoyComputes(t *testing.T) {
 		inner := Decoy(h).(decoyHash).Hash
 		switch d := inner.(type) {
 		case *bcryptHash:
-			if err := bcrypt.CompareHashAndPassword(d.encoded, []byte("x")); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			if err := bcrypt.CompareHashAndPassword(d.encoded, []byte("x")); !errors.Is(err,
+				bcrypt.ErrMismatchedHashAndPassword) {
 				t.Errorf("bcrypt decoy: CompareHashAndPassword = %v, want a mismatch", err)
 			}
 		case *shaCryptHash:

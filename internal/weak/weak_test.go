@@ -61,7 +61,8 @@ func TestCheckEachReasonAlone(t *testing.T) {
 	}{
 		// zxcvbn knows the username, so a password equal to it scores
 		// low unless it is long and its case scrambled.
-		{"same as a long username in other case", "qmzvtkwprxhbnjdlgfysqmzvtkwprx", "QmZvTkWpRxHbNjDlGfYsQmZvTkWpRx", SameAsUsername},
+		{"same as a long username in other case", "qmzvtkwprxhbnjdlgfysqmzvtkwprx",
+			"QmZvTkWpRxHbNjDlGfYsQmZvTkWpRx", SameAsUsername},
 		{"default pair of an old database", "sys", "change_on_install", DefaultPair},
 		{"default pair, username in upper case", "SYS", "change_on_install", DefaultPair},
 		// Rank 8609 of the list; the scrambled case lifts its score
@@ -100,11 +101,13 @@ func TestCheckRules(t *testing.T) {
 		{"eight characters of two bytes", "x", "pässwörd", nil},
 		{"Latin-1 password scored as such", "x", "p\xe4ssw\xf6rd-Kr\xe4henfu\xdf", nil},
 		{"Latin-1 password too short", "x", "p\xe4ss", []string{TooShort, LowScore}},
-		{"Latin-1 username known to zxcvbn", "j\xf6rg-the-sysadmin", "J\xd6RG-THE-SYSADMIN", []string{SameAsUsername, LowScore}},
+		{"Latin-1 username known to zxcvbn", "j\xf6rg-the-sysadmin", "J\xd6RG-THE-SYSADMIN",
+			[]string{SameAsUsername, LowScore}},
 		{"empty password", "", "", []string{SameAsUsername, TooShort, LowScore}},
 		{"4 KiB strong", "x", strings.Repeat("correct horse battery staple ", 142), nil},
 		{"4 KiB repeat", "x", strings.Repeat("a", 4096), []string{LowScore}},
-		{"4 KiB strong after a weak prefix", "x", strings.Repeat("a", 100) + randomPassword(3996), []string{LowScore}},
+		{"4 KiB strong after a weak prefix", "x", strings.Repeat("a", 100) + randomPassword(3996),
+			[]string{LowScore}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +153,8 @@ func TestDefaultPairsReachable(t *testing.T) {
 			t.Errorf("username %q is not lower case, so no login can match it", p.username)
 		}
 		if got := Check(strings.ToUpper(p.username), p.password); !slices.Contains(got, DefaultPair) {
-			t.Errorf("Check(%q, %q) = %q, want it to contain %q", strings.ToUpper(p.username), p.password, got, DefaultPair)
+			t.Errorf("Check(%q, %q) = %q, want it to contain %q", strings.ToUpper(p.username), p.password,
+				got, DefaultPair)
 		}
 	}
 }

@@ -295,3 +295,24 @@ func TestSuccessAfterFailWhenCached(t *testing.T) {
 		t.Errorf("successafterfail events = %v, want one, from the cache", after)
 	}
 }
+
+// TestCleartextRefusalCountsFailures: a blocked event's failures field
+// holds the client's recent failures whatever blocked it (SPEC: Audit
+// events), the refusal of a plaintext request included.
+func TestCleartextRefusalCountsFailures(t *testing.T) {
+	a := twoUsers()
+	a.RequireTLS = "on"
+	a, logs := newHandler(t, a)
+	for _, pw := range []string{"guess-1", "guess-2"} {
+		r := request(basic("alice", pw))
+		r.TLS = &tls.ConnectionState{}
+		serve(t, a, r)
+	}
+	if res := serve(t, a, request(basic("alice", alicePassword))); res.status != 403 {
+		t.Fatalf("plaintext request: status %d, want 403", res.status)
+	}
+	blocked := events(logs, "authn_login_blocked")
+	if len(blocked) != 1 || blocked[0]["failures"] != 2 {
+		t.Errorf("blocked events = %v, want one with failures 2", blocked)
+	}
+}

@@ -339,6 +339,8 @@ func (a *AuditedBasicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, nex
 	att := attempt{request: r, repl: repl}
 
 	if a.RequireTLS != "" && !requestTLS(r) && (a.RequireTLS == "strict" || !loopbackPeer(r)) {
+		att.client = clientAddr(r)
+		att.failures = a.defence.tracker.Failures(&a.lockPolicy, att.client, time.Now())
 		return a.block(&att, http.StatusForbidden, reasonCleartextRejected)
 	}
 
